@@ -1,0 +1,361 @@
+"""A video dataset that serves N-way K-shot episodes."""
+import os.path as osp
+import random
+from collections import defaultdict
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmaction.registry import DATASETS, TRANSFORMS
+from mmengine.dataset import Compose
+from mmengine.logging import print_log
+from torch.utils.data import Dataset
+
+from mafsar_mm.structures import EpisodeDataSample
+
+BAD_VIDEO_MODES = ('replace', 'error')
+
+
+class BadVideoError(RuntimeError):
+    """A video that cannot be decoded, is empty or is too short."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f'Bad video {path}: {reason}. Run '
+            f'`python tools/data/check_videos.py <annotation file> '
+            f'--video-root <dir>` to list and drop bad videos, or set '
+            f"bad_video='replace' in the dataset config to replace them by "
+            f'another video of the same class.')
+
+
+@contextmanager
+def seeded_global_rngs(seed: int) -> Iterator[None]:
+    """Seed ``random`` and ``numpy.random`` for a block, then restore them.
+
+    MMAction2's transforms draw from the global generators; seeding them
+    per video makes augmentation a pure function of the episode id, which
+    is what makes resumed training continue the same stream.
+    """
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    np.random.seed(seed)
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
+def read_class_names(path: str) -> List[str]:
+    """Read one class name per line; line ``i`` names label ``i``."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'Class-name file not found: {path}. It must list one class '
+            'name per line, line i naming label i (see data/README.md).')
+    with open(path) as f:
+        names = [line.strip() for line in f]
+    while names and not names[-1]:
+        names.pop()
+    if not names or any(not name for name in names):
+        raise ValueError(f'Class-name file {path} is empty or has a blank '
+                         'line; it needs one name per label.')
+    return names
+
+
+def read_annotations(path: str) -> List[tuple]:
+    """Read MMAction2 video annotation lines ``<path> <label>``."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'Annotation file not found: {path}. Expected lines of '
+            '`<video path> <label>` (see data/README.md; '
+            'tools/data/prepare_fewshot.py writes them).')
+    items = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            parts = line.rsplit(maxsplit=1)
+            if len(parts) != 2 or not parts[1].lstrip('-').isdigit():
+                raise ValueError(f'{path}:{lineno}: expected `<video path> '
+                                 f'<label>`, got {line!r}')
+            items.append((parts[0], int(parts[1])))
+    if not items:
+        raise ValueError(f'Annotation file {path} lists no videos.')
+    return items
+
+
+@DATASETS.register_module()
+class FewShotVideoDataset(Dataset):
+    """Episodes of N-way K-shot action recognition from a video list.
+
+    An episode id maps, through a seeded generator, to N classes and K + Q
+    distinct videos per class (support and query disjoint). Each video goes
+    through the MMAction2 pipeline; the pipeline must end in
+    ``FormatShape(input_format='NCTHW')`` (or ``PackActionInputs``) with
+    one clip per video. ``len(dataset)`` is the number of episodes, and an
+    episode is a pure function of ``(seed, episode id)``.
+
+    Args:
+        ann_file (str): MMAction2 video annotation file, one
+            ``<path> <label>`` per line; labels index ``class_name_file``.
+        class_name_file (str): One class name per line, line i for label i.
+        pipeline (list[dict | callable]): Per-video MMAction2 pipeline.
+        data_root (str): Prefix for relative ``ann_file`` and
+            ``class_name_file`` and for ``data_prefix``. Defaults to ''.
+        data_prefix (dict): ``video`` directory the annotation paths are
+            relative to (joined to ``data_root`` when relative).
+            Defaults to ``dict(video='')``.
+        n_way (int): Classes per episode (N). Defaults to 5.
+        k_shot (int): Support videos per class (K). Defaults to 1.
+        n_query (int): Query videos per class (Q). Defaults to 1.
+        num_episodes (int): Number of episodes, ``len(dataset)``.
+            Defaults to 10000.
+        seed (int): Seed of the episode generator. Defaults to 0.
+        test_mode (bool): Evaluation split. Defaults to False.
+        min_frames (int): Videos with fewer frames are bad videos.
+            Defaults to 1.
+        bad_video (str, optional): ``'replace'`` logs a bad video once and
+            uses another video of the same class; ``'error'`` stops with a
+            message naming the file. Defaults to None: ``'replace'`` in
+            training, ``'error'`` in test mode.
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 class_name_file: str,
+                 pipeline: Sequence[Union[dict, Callable]],
+                 data_root: str = '',
+                 data_prefix: Optional[dict] = None,
+                 n_way: int = 5,
+                 k_shot: int = 1,
+                 n_query: int = 1,
+                 num_episodes: int = 10000,
+                 seed: int = 0,
+                 test_mode: bool = False,
+                 min_frames: int = 1,
+                 bad_video: Optional[str] = None) -> None:
+        for name, value in (('n_way', n_way), ('k_shot', k_shot),
+                            ('n_query', n_query),
+                            ('num_episodes', num_episodes)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be an integer >= 1, '
+                                 f'got {value!r}')
+        if bad_video is None:
+            bad_video = 'error' if test_mode else 'replace'
+        if bad_video not in BAD_VIDEO_MODES:
+            raise ValueError(f'bad_video must be one of {BAD_VIDEO_MODES}, '
+                             f'got {bad_video!r}')
+        self.data_root = data_root
+        self.ann_file = self._join_root(ann_file)
+        self.class_name_file = self._join_root(class_name_file)
+        prefix = (data_prefix or {}).get('video', '')
+        self.video_dir = self._join_root(prefix)
+        self.n_way = n_way
+        self.k_shot = k_shot
+        self.n_query = n_query
+        self.num_episodes = num_episodes
+        self.seed = seed
+        self.test_mode = test_mode
+        self.min_frames = min_frames
+        self.bad_video = bad_video
+        # built from MMAction2's registry, so the pipeline works outside a
+        # Runner (no default scope) too
+        self.pipeline = Compose([
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in pipeline
+        ])
+        self._bad_videos: Dict[str, str] = {}
+        self._load()
+
+    def _join_root(self, path: str) -> str:
+        if self.data_root and not osp.isabs(path):
+            return osp.join(self.data_root, path)
+        return path
+
+    def _load(self) -> None:
+        self.all_class_names = read_class_names(self.class_name_file)
+        self.videos_of: Dict[int, List[str]] = defaultdict(list)
+        for path, label in read_annotations(self.ann_file):
+            if not 0 <= label < len(self.all_class_names):
+                raise ValueError(
+                    f'{self.ann_file}: label {label} of {path} has no name '
+                    f'in {self.class_name_file}, which names labels 0..'
+                    f'{len(self.all_class_names) - 1}. The class-name file '
+                    'does not match the annotation file.')
+            self.videos_of[label].append(osp.join(self.video_dir, path))
+        self.split_labels = sorted(self.videos_of)
+        need = self.k_shot + self.n_query
+        if self.n_way > len(self.split_labels):
+            raise ValueError(
+                f'n_way={self.n_way} is larger than the number of classes '
+                f'in {self.ann_file} ({len(self.split_labels)}).')
+        too_few = [c for c in self.split_labels if len(self.videos_of[c]) <
+                   need]
+        if too_few:
+            listing = ', '.join(
+                f'{self.all_class_names[c]!r} ({len(self.videos_of[c])})'
+                for c in too_few[:10])
+            print_log(
+                f'{len(too_few)} classes of {self.ann_file} have fewer than '
+                f'k_shot + n_query = {need} videos and are left out of '
+                f'episodes: {listing}' + (' ...' if len(too_few) > 10 else
+                                          ''),
+                logger='current',
+                level=30)
+        self.episode_labels = [c for c in self.split_labels if c not in
+                               set(too_few)]
+        if len(self.episode_labels) < self.n_way:
+            raise ValueError(
+                f'{self.ann_file}: only {len(self.episode_labels)} classes '
+                f'have at least k_shot + n_query = {need} videos, but '
+                f'n_way={self.n_way} classes are needed per episode.')
+
+    @property
+    def metainfo(self) -> dict:
+        """Class names of this split, in label order."""
+        return dict(
+            classes=tuple(self.all_class_names[c] for c in self.split_labels))
+
+    def __len__(self) -> int:
+        return self.num_episodes
+
+    def video_list(self) -> List[tuple]:
+        """All ``(path, label)`` pairs of the episode classes."""
+        return [(path, label) for label in self.episode_labels
+                for path in self.videos_of[label]]
+
+    def episode_plan(self, episode_id: int) -> dict:
+        """Choose the classes and videos of an episode (no decoding).
+
+        Args:
+            episode_id (int): A non-negative episode id.
+
+        Returns:
+            dict: ``labels`` (N global labels in episode order),
+            ``videos`` (per class, K + Q paths: support first),
+            ``spares`` (per class, the class's other videos in a seeded
+            order, used to replace bad videos) and ``video_seeds``.
+        """
+        if episode_id < 0:
+            raise ValueError(f'episode_id must be >= 0, got {episode_id}')
+        rng = np.random.default_rng(
+            np.random.SeedSequence([self.seed, int(episode_id)]))
+        labels = rng.choice(
+            self.episode_labels, self.n_way, replace=False).tolist()
+        need = self.k_shot + self.n_query
+        videos, spares = [], []
+        for label in labels:
+            order = rng.permutation(len(self.videos_of[label]))
+            paths = [self.videos_of[label][i] for i in order]
+            videos.append(paths[:need])
+            spares.append(paths[need:])
+        seeds = rng.integers(0, 2**31 - 1, size=(self.n_way, need)).tolist()
+        return dict(
+            labels=labels, videos=videos, spares=spares, video_seeds=seeds)
+
+    def load_video(self, path: str, seed: int) -> torch.Tensor:
+        """Run one video through the pipeline.
+
+        Args:
+            path (str): Video file.
+            seed (int): Seed of the random augmentations.
+
+        Returns:
+            Tensor: uint8 clip ``[C, T, H, W]``.
+        """
+        results = dict(
+            filename=path, label=-1, start_index=0, modality='RGB')
+        try:
+            with seeded_global_rngs(seed):
+                results = self.pipeline(results)
+        except Exception as e:  # decord and transforms raise many types
+            raise BadVideoError(path, f'{type(e).__name__}: {e}') from e
+        total = results.get('total_frames', None)
+        if total is not None and total < self.min_frames:
+            raise BadVideoError(
+                path, f'{total} frames, fewer than min_frames='
+                f'{self.min_frames}')
+        imgs = results['imgs'] if 'imgs' in results else results['inputs']
+        imgs = torch.as_tensor(np.ascontiguousarray(imgs))
+        if imgs.dim() == 5:
+            # [num_clips=1, C, T, H, W] -> [C, T, H, W]
+            if imgs.shape[0] != 1:
+                raise ValueError(
+                    'The pipeline must give one clip per video (NCTHW with '
+                    f'num_clips=1), got shape {tuple(imgs.shape)}')
+            imgs = imgs[0]
+        if imgs.dim() != 4:
+            raise ValueError(
+                "The pipeline must end in FormatShape('NCTHW'); got a clip "
+                f'of shape {tuple(imgs.shape)}')
+        return imgs
+
+    def _load_or_replace(self, path: str, seed: int,
+                         spares: List[str]) -> tuple:
+        """Load ``path``; on a bad video replace it or raise."""
+        candidates = [path] + spares
+        while candidates:
+            candidate = candidates.pop(0)
+            if candidate in self._bad_videos:
+                continue
+            try:
+                return candidate, self.load_video(candidate, seed)
+            except BadVideoError as e:
+                if self.bad_video == 'error':
+                    raise
+                self._bad_videos[candidate] = e.reason
+                print_log(
+                    f'Skipping bad video {candidate} ({e.reason}); using '
+                    'another video of the same class. Clean the list with '
+                    'tools/data/check_videos.py.',
+                    logger='current',
+                    level=30)
+        raise RuntimeError(
+            f'No readable video left for the class of {path}: all '
+            'candidates failed to decode. Check the data with '
+            'tools/data/check_videos.py.')
+
+    def __getitem__(self, episode_id: int) -> dict:
+        plan = self.episode_plan(episode_id)
+        k = self.k_shot
+        support, query = [], []
+        support_ids, query_ids = [], []
+        for c in range(self.n_way):
+            spares = list(plan['spares'][c])
+            for j, path in enumerate(plan['videos'][c]):
+                used, clip = self._load_or_replace(
+                    path, plan['video_seeds'][c][j], spares)
+                if used in spares:
+                    spares.remove(used)
+                if j < k:
+                    support.append(clip)
+                    support_ids.append(used)
+                else:
+                    query.append(clip)
+                    query_ids.append(used)
+        shapes = {tuple(x.shape) for x in support + query}
+        if len(shapes) != 1:
+            raise ValueError(
+                'All clips of an episode must have the same shape; the '
+                f'pipeline gave {sorted(shapes)}. End it with a fixed-size '
+                'crop or resize.')
+        # support first, class by class: [N*(K+Q), C, T, H, W]
+        inputs = torch.stack(support + query)
+        sample = EpisodeDataSample(
+            metainfo=dict(
+                episode_id=int(episode_id),
+                class_names=[self.all_class_names[c]
+                             for c in plan['labels']],
+                video_ids=support_ids + query_ids,
+                n_way=self.n_way,
+                k_shot=self.k_shot,
+                n_query=self.n_query))
+        sample.support_labels = torch.arange(self.n_way).repeat_interleave(k)
+        sample.query_labels = torch.arange(
+            self.n_way).repeat_interleave(self.n_query)
+        return dict(inputs=inputs, data_samples=sample)

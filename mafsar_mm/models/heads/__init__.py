@@ -1,0 +1,3 @@
+from .few_shot_head import FewShotHead
+
+__all__ = ['FewShotHead']

@@ -1,0 +1,202 @@
+"""The few-shot head: prototypes, matching, text branch, losses, fusion."""
+import math
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+from torch import Tensor
+
+TEXT_LOSSES = ('kl', 'ce')
+
+
+def kl_to_onehot(logits: Tensor, labels: Tensor,
+                 target_scale: float) -> Tensor:
+    """ActionCLIP's KL loss between ``softmax(logits)`` and a sharpened
+    one-hot target ``softmax(target_scale * onehot)``, batch mean.
+
+    Reference: Wang et al., "ActionCLIP", 2021 (``KLLoss`` in
+    github.com/sallymmx/ActionCLIP).
+    """
+    onehot = F.one_hot(labels, logits.shape[1]).to(logits.dtype)
+    target = F.softmax(target_scale * onehot, dim=1)
+    return F.kl_div(
+        F.log_softmax(logits, dim=1), target, reduction='batchmean')
+
+
+@MODELS.register_module()
+class FewShotHead(BaseModule):
+    """Scores queries of an episode against its support set.
+
+    ``support``/``query`` are the encoder's frame features. An optional
+    ``neck`` (TPCM, CLIP-FSAR's multimodal transformer, ...) refines them,
+    the ``matcher`` turns them into query-to-class logits ``[Q, N]``
+    (minus a distance). With ``alpha > 0`` a text branch compares the
+    time-averaged *encoder* features (before the neck) with the episode's
+    class texts (SPEC.md 2.4)::
+
+        L = alpha * (L_S2T + L_Q2T) / 2 + (1 - alpha) * L_Q2S
+        p = alpha * p_Q2T + (1 - alpha) * p_Q2S
+
+    Args:
+        matcher (dict): Config of the matcher (``MODELS``).
+        neck (dict, optional): Config of the prototype module, called as
+            ``neck(support, query, support_text=...)``. Defaults to None.
+        alpha (float): Weight of the text branch in the loss, in [0, 1].
+            Defaults to 0.0 (no text branch).
+        predict_alpha (float, optional): Weight of the text branch in the
+            prediction. Defaults to None (same as ``alpha``).
+        match_scale (float): Multiplies the matcher's logits before the
+            softmax and the cross-entropy. Defaults to 1.0.
+        learnable_match_scale (bool): Learn ``match_scale`` (in log
+            space). Defaults to False.
+        text_logit_scale (float): Initial temperature of the text logits
+            (CLIP's initial ``1 / 0.07``). Defaults to ``1 / 0.07``.
+        learnable_text_scale (bool): Learn the text temperature (log
+            space, capped at 100 as in CLIP). Defaults to True.
+        text_loss (str): ``'kl'`` (ActionCLIP KL to a sharpened one-hot)
+            or ``'ce'``. Defaults to 'kl'.
+        kl_target_scale (float): Sharpness of the KL target. Defaults to
+            10.0 (ActionCLIP).
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 matcher: dict,
+                 neck: Optional[dict] = None,
+                 alpha: float = 0.0,
+                 predict_alpha: Optional[float] = None,
+                 match_scale: float = 1.0,
+                 learnable_match_scale: bool = False,
+                 text_logit_scale: float = 1 / 0.07,
+                 learnable_text_scale: bool = True,
+                 text_loss: str = 'kl',
+                 kl_target_scale: float = 10.0,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        predict_alpha = alpha if predict_alpha is None else predict_alpha
+        for name, value in (('alpha', alpha), ('predict_alpha',
+                                               predict_alpha)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f'{name} must be in [0, 1], got {value}')
+        if text_loss not in TEXT_LOSSES:
+            raise ValueError(f'text_loss must be one of {TEXT_LOSSES}, got '
+                             f'{text_loss!r}')
+        if match_scale <= 0 or text_logit_scale <= 0:
+            raise ValueError('match_scale and text_logit_scale must be > 0')
+        self.matcher = MODELS.build(matcher)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.alpha = alpha
+        self.predict_alpha = predict_alpha
+        self.text_loss = text_loss
+        self.kl_target_scale = kl_target_scale
+        log_scale = torch.tensor(math.log(match_scale))
+        if learnable_match_scale:
+            self.log_match_scale = nn.Parameter(log_scale)
+        else:
+            self.register_buffer('log_match_scale', log_scale)
+        self.uses_text = max(alpha, predict_alpha) > 0
+        if self.uses_text:
+            log_text = torch.tensor(math.log(text_logit_scale))
+            if learnable_text_scale:
+                self.log_text_scale = nn.Parameter(log_text)
+            else:
+                self.register_buffer('log_text_scale', log_text)
+
+    def text_logits(self, feats: Tensor, text: Tensor) -> Tensor:
+        """Cosine logits of time-averaged features against class texts.
+
+        Args:
+            feats (Tensor): Frame features ``[V, T, D]``.
+            text (Tensor): Class text features ``[N, D]``.
+
+        Returns:
+            Tensor: ``[V, N]``.
+        """
+        video = F.normalize(feats.mean(dim=1), dim=-1)  # [V, D]
+        text = F.normalize(text, dim=-1)  # [N, D]
+        scale = self.log_text_scale.exp().clamp(max=100)
+        return scale * video @ text.t()
+
+    def forward(self,
+                support: Tensor,
+                support_labels: Tensor,
+                query: Tensor,
+                text: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Compute the episode's logits.
+
+        Args:
+            support (Tensor): Support frame features ``[N*K, T, D]``.
+            support_labels (Tensor): Episode-local labels ``[N*K]``.
+            query (Tensor): Query frame features ``[Q, T, D]``.
+            text (Tensor, optional): Class text features ``[N, D]``.
+
+        Returns:
+            dict: ``match`` logits ``[Q, N]``; with the text branch also
+            ``q2t`` ``[Q, N]`` and ``s2t`` ``[N*K, N]``.
+        """
+        outputs = {}
+        if self.uses_text:
+            if text is None:
+                raise ValueError(
+                    'This head has a text branch (alpha > 0) but the '
+                    'recognizer gave no class text features; set a '
+                    'text_encoder in the model config.')
+            outputs['q2t'] = self.text_logits(query, text)
+            outputs['s2t'] = self.text_logits(support, text)
+        if self.neck is not None:
+            support_text = (
+                text[support_labels] if text is not None else None)
+            support, query = self.neck(
+                support, query, support_text=support_text)
+        logits = self.matcher(support, support_labels, query)  # [Q, N]
+        outputs['match'] = logits * self.log_match_scale.exp()
+        return outputs
+
+    def loss(self, support: Tensor, support_labels: Tensor, query: Tensor,
+             query_labels: Tensor,
+             text: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Losses of one episode; arguments as in :meth:`forward`, plus
+        ``query_labels`` ``[Q]``."""
+        outputs = self(support, support_labels, query, text)
+        return self.loss_by_feat(outputs, support_labels, query_labels)
+
+    def _text_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        if self.text_loss == 'kl':
+            return kl_to_onehot(logits, labels, self.kl_target_scale)
+        return F.cross_entropy(logits, labels)
+
+    def loss_by_feat(self, outputs: Dict[str, Tensor], support_labels: Tensor,
+                     query_labels: Tensor) -> Dict[str, Tensor]:
+        """Weighted losses from the outputs of :meth:`forward`."""
+        losses = {}
+        loss_q2s = F.cross_entropy(outputs['match'], query_labels)
+        losses['loss_q2s'] = (1 - self.alpha) * loss_q2s
+        with torch.no_grad():
+            losses['acc_q2s'] = (outputs['match'].argmax(1) ==
+                                 query_labels).float().mean()
+        if self.alpha > 0:
+            loss_s2t = self._text_loss(outputs['s2t'], support_labels)
+            loss_q2t = self._text_loss(outputs['q2t'], query_labels)
+            losses['loss_text'] = self.alpha * (loss_s2t + loss_q2t) / 2
+        return losses
+
+    def predict(self,
+                support: Tensor,
+                support_labels: Tensor,
+                query: Tensor,
+                text: Optional[Tensor] = None) -> Tensor:
+        """Class probabilities of the queries ``[Q, N]``; arguments as in
+        :meth:`forward`."""
+        return self.predict_by_feat(self(support, support_labels, query,
+                                         text))
+
+    def predict_by_feat(self, outputs: Dict[str, Tensor]) -> Tensor:
+        """Fuse the matcher's and the text branch's probabilities."""
+        probs = F.softmax(outputs['match'], dim=1)
+        if self.predict_alpha > 0:
+            probs = (self.predict_alpha * F.softmax(outputs['q2t'], dim=1) +
+                     (1 - self.predict_alpha) * probs)
+        return probs

@@ -1,0 +1,15 @@
+"""Temporal alignment metrics for few-shot matching.
+
+Every matcher maps ``(support [N*K, T, D], support_labels [N*K],
+query [Q, T, D])`` to logits ``[Q, N]`` (higher is closer, no
+temperature)."""
+from .bimhm_matcher import BiMHMMatcher
+from .otam_matcher import OTAMMatcher
+from .proto_matcher import ProtoMatcher
+from .trx_matcher import TRXMatcher
+from .utils import average_over_shots, check_matcher_inputs, frame_distances
+
+__all__ = [
+    'OTAMMatcher', 'BiMHMMatcher', 'ProtoMatcher', 'TRXMatcher',
+    'average_over_shots', 'check_matcher_inputs', 'frame_distances'
+]

@@ -1,0 +1,68 @@
+"""Prototype matching (ProtoNet: Snell et al., "Prototypical Networks for
+Few-shot Learning", NeurIPS 2017) on temporally averaged frame features,
+the TSN-style baseline of few-shot action recognition (e.g. ``CNN_TSN`` in
+github.com/alibaba-mmai-research/CLIP-FSAR)."""
+from typing import Optional
+
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from .utils import average_over_shots, check_matcher_inputs, check_metric
+
+
+@MODELS.register_module()
+class ProtoMatcher(BaseModule):
+    """Class prototypes from temporally averaged features.
+
+    Each video is the mean of its frame features; a class prototype is the
+    mean of its shots' video features. Logits are the cosine similarity of
+    query and prototype (``metric='cosine'``, i.e. minus the cosine
+    distance up to the constant 1) or the negative *squared* Euclidean
+    distance (``metric='euclidean'``, as in ProtoNet). It ignores frame
+    order. No temperature is applied.
+
+    Args:
+        metric (str): ``'cosine'`` or ``'euclidean'``. Defaults to
+            ``'cosine'``.
+        init_cfg (dict, optional): MMEngine initialisation config (the
+            matcher has no parameters). Defaults to None.
+    """
+
+    METRICS = ('cosine', 'euclidean')
+
+    def __init__(self,
+                 metric: str = 'cosine',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.metric = check_metric(metric, self.METRICS)
+
+    def forward(self, support: Tensor, support_labels: Tensor,
+                query: Tensor) -> Tensor:
+        """Compute class logits for every query.
+
+        Args:
+            support (Tensor): Support features of shape ``[N*K, T, D]``.
+            support_labels (Tensor): Episode-local labels ``[N*K]`` in
+                ``0..N-1``, in any order.
+            query (Tensor): Query features of shape ``[Q, T, D]``.
+
+        Returns:
+            Tensor: Logits of shape ``[Q, N]``.
+        """
+        num_classes = check_matcher_inputs(support, support_labels, query)
+        support_video = support.mean(dim=1)  # [S, D]
+        query_video = query.mean(dim=1)  # [Q, D]
+        # Mean over shots: average_over_shots works on [*, S] scores.
+        prototypes = average_over_shots(support_video.t(), support_labels,
+                                        num_classes).t()  # [N, D]
+        if self.metric == 'cosine':
+            query_video = F.normalize(query_video, dim=-1)
+            prototypes = F.normalize(prototypes, dim=-1)
+            return query_video @ prototypes.t()  # [Q, N]
+        diff = query_video[:, None] - prototypes[None]  # [Q, N, D]
+        return -diff.pow(2).sum(dim=-1)  # [Q, N]
+
+    def extra_repr(self) -> str:
+        return f'metric={self.metric!r}'

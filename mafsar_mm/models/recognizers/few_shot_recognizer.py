@@ -1,0 +1,157 @@
+"""The few-shot recognizer: text, backbone and head over episodes."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmaction.registry import MODELS
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from mafsar_mm.structures import EpisodeDataSample
+
+
+@MODELS.register_module()
+class FewShotRecognizer(BaseModel):
+    """Episodic recognizer for N-way K-shot action recognition.
+
+    Support videos are encoded with their class text (for backbones that
+    read it, e.g. MA-FSAR's ``CLIPViTFgMA``); query videos never see text.
+    The head turns frame features into per-query class scores.
+
+    Args:
+        backbone (dict): Video encoder, ``backbone(imgs [V, C, T, H, W],
+            text [V, D'] | None) -> [V, T, D']``.
+        head (dict): :class:`FewShotHead` config.
+        text_encoder (dict, optional): Class-name encoder,
+            ``text_encoder(names) -> [N, D']``. Defaults to None.
+        text_to_backbone (bool): Give support videos their class text in
+            the backbone. Defaults to True.
+        data_preprocessor (dict, optional): Defaults to
+            ``dict(type='FewShotDataPreprocessor')``.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 text_encoder: Optional[dict] = None,
+                 text_to_backbone: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='FewShotDataPreprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.text_encoder = (
+            MODELS.build(text_encoder) if text_encoder is not None else None)
+        self.text_to_backbone = text_to_backbone
+        self.head = MODELS.build(head)
+
+    def encode_text(self, class_names: Sequence[str]) -> Optional[Tensor]:
+        """Class text features ``[N, D']``, or None without an encoder."""
+        if self.text_encoder is None:
+            return None
+        return self.text_encoder(list(class_names))
+
+    def encode_support(self, imgs: Tensor,
+                       text: Optional[Tensor] = None) -> Tensor:
+        """Support frame features ``[V, T, D']`` from ``[V, C, T, H, W]``
+        and, when the backbone reads it, each video's class text
+        ``[V, D']``."""
+        return self.backbone(imgs, text if self.text_to_backbone else None)
+
+    def encode_query(self, imgs: Tensor) -> Tensor:
+        """Query frame features ``[V, T, D']``, without text."""
+        return self.backbone(imgs, None)
+
+    def extract_feat(self, inputs: Tensor,
+                     data_sample: EpisodeDataSample) -> Dict[str, Tensor]:
+        """Features of one episode.
+
+        Args:
+            inputs (Tensor): ``[N*(K+Q), C, T, H, W]``, support first.
+            data_sample (EpisodeDataSample): The episode.
+
+        Returns:
+            dict: ``support`` ``[N*K, T, D']``, ``support_labels``,
+            ``query`` ``[N*Q, T, D']`` and ``text`` ``[N, D']`` or None.
+        """
+        num_support = data_sample.num_support
+        support_labels = data_sample.support_labels
+        text = self.encode_text(data_sample.class_names)  # [N, D']
+        support_text = text[support_labels] if text is not None else None
+        support = self.encode_support(inputs[:num_support], support_text)
+        query = self.encode_query(inputs[num_support:])
+        return dict(
+            support=support,
+            support_labels=support_labels,
+            query=query,
+            text=text)
+
+    def loss(self, inputs: Tensor,
+             data_samples: List[EpisodeDataSample]) -> Dict[str, Tensor]:
+        """Mean of the head's losses over the episodes of the batch.
+
+        Args:
+            inputs (Tensor): ``[B, N*(K+Q), C, T, H, W]``.
+            data_samples (list[EpisodeDataSample]): B episodes.
+        """
+        totals: Dict[str, Tensor] = {}
+        for episode, sample in zip(inputs, data_samples):
+            feats = self.extract_feat(episode, sample)
+            losses = self.head.loss(
+                feats['support'], feats['support_labels'], feats['query'],
+                sample.query_labels, feats['text'])
+            for key, value in losses.items():
+                totals[key] = totals.get(key, 0) + value / len(data_samples)
+        return totals
+
+    def predict(self, inputs: Tensor,
+                data_samples: List[EpisodeDataSample]
+                ) -> List[EpisodeDataSample]:
+        """Set ``pred_scores`` ``[N*Q, N]`` and ``pred_labels`` on each
+        episode and return them."""
+        for episode, sample in zip(inputs, data_samples):
+            feats = self.extract_feat(episode, sample)
+            scores = self.head.predict(feats['support'],
+                                       feats['support_labels'],
+                                       feats['query'], feats['text'])
+            sample.pred_scores = scores
+            sample.pred_labels = scores.argmax(dim=1)
+        return data_samples
+
+    def _forward(self, inputs: Tensor,
+                 data_samples: List[EpisodeDataSample]) -> List[Tensor]:
+        """Raw head outputs (logits) per episode, for analysis."""
+        outputs = []
+        for episode, sample in zip(inputs, data_samples):
+            feats = self.extract_feat(episode, sample)
+            outputs.append(
+                self.head(feats['support'], feats['support_labels'],
+                          feats['query'], feats['text']))
+        return outputs
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[List[EpisodeDataSample]] = None,
+                mode: str = 'tensor') -> Union[Dict, List]:
+        """Dispatch to :meth:`loss`, :meth:`predict` or :meth:`_forward`.
+
+        Args:
+            inputs (Tensor): ``[B, N*(K+Q), C, T, H, W]``.
+            data_samples (list[EpisodeDataSample]): The B episodes; needed
+                in every mode (they say which videos are supports).
+            mode (str): ``'loss'``, ``'predict'`` or ``'tensor'``.
+                Defaults to 'tensor'.
+        """
+        if data_samples is None:
+            raise ValueError('FewShotRecognizer needs the episodes\' '
+                             'data_samples in every mode')
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise ValueError(f'Invalid mode {mode!r}; supported modes are '
+                         "'loss', 'predict' and 'tensor'")

@@ -1,0 +1,75 @@
+"""Shared fixtures: tiny real videos written with OpenCV."""
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+
+def write_video(path: str, num_frames: int = 10, size: int = 32,
+                seed: int = 0) -> None:
+    """Write a small mp4 (mp4v) that decord can read."""
+    rng = np.random.default_rng(seed)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 8,
+                             (size, size))
+    base = rng.integers(0, 255, size=3)
+    for t in range(num_frames):
+        frame = np.full((size, size, 3), base, dtype=np.uint8)
+        x = int(t * (size - 8) / max(num_frames - 1, 1))
+        frame[10:18, x:x + 8] = 255
+        writer.write(frame)
+    writer.release()
+
+
+def make_video_split(root: str, videos_per_class, num_frames: int = 10,
+                     names=None) -> dict:
+    """Write ``classes.txt`` and ``split.txt`` with tiny videos.
+
+    Args:
+        root (str): Output directory.
+        videos_per_class (list[int]): Videos to write for each class.
+        num_frames (int): Frames per video.
+        names (list[str], optional): Class names.
+
+    Returns:
+        dict: ``ann_file``, ``class_name_file`` and ``data_root``.
+    """
+    names = names or [f'class {i}' for i in range(len(videos_per_class))]
+    lines = []
+    for label, count in enumerate(videos_per_class):
+        for j in range(count):
+            rel = f'c{label}_v{j}.mp4'
+            write_video(
+                osp.join(root, rel), num_frames, seed=label * 100 + j)
+            lines.append(f'{rel} {label}')
+    with open(osp.join(root, 'classes.txt'), 'w') as f:
+        f.write('\n'.join(names) + '\n')
+    with open(osp.join(root, 'split.txt'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return dict(
+        ann_file='split.txt', class_name_file='classes.txt', data_root=root)
+
+
+TEST_PIPELINE = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=4, num_clips=1, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(32, 32), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+]
+
+TRAIN_PIPELINE = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=4, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),
+    dict(type='Resize', scale=(32, 32), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+]
+
+
+@pytest.fixture(scope='session')
+def video_split(tmp_path_factory) -> dict:
+    """Eight classes with 3 to 6 videos each."""
+    root = str(tmp_path_factory.mktemp('videos'))
+    return make_video_split(root, [6, 6, 5, 5, 4, 4, 3, 3])

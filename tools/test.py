@@ -1,0 +1,72 @@
+"""Test a few-shot recognizer (MMAction2's ``tools/test.py`` layout).
+
+Prints the mean accuracy over the test episodes with its 95% confidence
+interval. Examples::
+
+    python tools/test.py CONFIG CHECKPOINT
+    torchrun --nproc_per_node=2 tools/test.py CONFIG CKPT --launcher pytorch
+    bash tools/dist_test.sh CONFIG CHECKPOINT 8
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a few-shot model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs')
+    parser.add_argument(
+        '--num-episodes',
+        type=int,
+        default=None,
+        help='number of test episodes (overrides the config)')
+    parser.add_argument(
+        '--dump', type=str, help='write the metrics as JSON to this file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.head.alpha=0.3')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.num_episodes is not None:
+        cfg.test_dataloader.dataset.num_episodes = args.num_episodes
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    import mafsar_mm  # noqa: F401
+    from mafsar_mm.engine import setup_multi_process
+    setup_multi_process(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.dump and runner.rank == 0:
+        with open(args.dump, 'w') as f:
+            json.dump(metrics, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
