@@ -295,16 +295,18 @@ class FewShotVideoDataset(Dataset):
                 f'of shape {tuple(imgs.shape)}')
         return imgs
 
-    def _load_or_replace(self, path: str, seed: int,
-                         spares: List[str]) -> tuple:
-        """Load ``path``; on a bad video replace it or raise."""
-        candidates = [path] + spares
-        while candidates:
-            candidate = candidates.pop(0)
+    def _load_or_replace(self, path: str, seed: int, spares: List[str],
+                         load: Callable) -> tuple:
+        """Load ``path`` with ``load``; on a bad video replace it or raise.
+
+        Replacements come from ``spares`` in order, skipping videos known
+        to be bad; the one used is removed from ``spares``.
+        """
+        for candidate in [path] + list(spares):
             if candidate in self._bad_videos:
                 continue
             try:
-                return candidate, self.load_video(candidate, seed)
+                clip = load(candidate, seed)
             except BadVideoError as e:
                 if self.bad_video == 'error':
                     raise
@@ -315,12 +317,32 @@ class FewShotVideoDataset(Dataset):
                     'tools/data/check_videos.py.',
                     logger='current',
                     level=30)
+                continue
+            if candidate in spares:
+                spares.remove(candidate)
+            return candidate, clip
         raise RuntimeError(
             f'No readable video left for the class of {path}: all '
             'candidates failed to decode. Check the data with '
             'tools/data/check_videos.py.')
 
-    def __getitem__(self, episode_id: int) -> dict:
+    def build_episode(self,
+                      episode_id: int,
+                      load: Optional[Callable] = None) -> tuple:
+        """Items and data sample of an episode.
+
+        Args:
+            episode_id (int): The episode id.
+            load (callable, optional): ``load(path, seed)`` returning one
+                item per video (raising :class:`BadVideoError` for a bad
+                one). Defaults to None: :meth:`load_video`. The cached
+                test loop passes a lookup of encoder features here.
+
+        Returns:
+            tuple: ``(items, sample)``: the N*(K+Q) items, support first
+            (class by class), and the :class:`EpisodeDataSample`.
+        """
+        load = load or self.load_video
         plan = self.episode_plan(episode_id)
         k = self.k_shot
         support, query = [], []
@@ -328,24 +350,10 @@ class FewShotVideoDataset(Dataset):
         for c in range(self.n_way):
             spares = list(plan['spares'][c])
             for j, path in enumerate(plan['videos'][c]):
-                used, clip = self._load_or_replace(
-                    path, plan['video_seeds'][c][j], spares)
-                if used in spares:
-                    spares.remove(used)
-                if j < k:
-                    support.append(clip)
-                    support_ids.append(used)
-                else:
-                    query.append(clip)
-                    query_ids.append(used)
-        shapes = {tuple(x.shape) for x in support + query}
-        if len(shapes) != 1:
-            raise ValueError(
-                'All clips of an episode must have the same shape; the '
-                f'pipeline gave {sorted(shapes)}. End it with a fixed-size '
-                'crop or resize.')
-        # support first, class by class: [N*(K+Q), C, T, H, W]
-        inputs = torch.stack(support + query)
+                used, item = self._load_or_replace(
+                    path, plan['video_seeds'][c][j], spares, load)
+                (support if j < k else query).append(item)
+                (support_ids if j < k else query_ids).append(used)
         sample = EpisodeDataSample(
             metainfo=dict(
                 episode_id=int(episode_id),
@@ -358,4 +366,15 @@ class FewShotVideoDataset(Dataset):
         sample.support_labels = torch.arange(self.n_way).repeat_interleave(k)
         sample.query_labels = torch.arange(
             self.n_way).repeat_interleave(self.n_query)
-        return dict(inputs=inputs, data_samples=sample)
+        return support + query, sample
+
+    def __getitem__(self, episode_id: int) -> dict:
+        clips, sample = self.build_episode(episode_id)
+        shapes = {tuple(x.shape) for x in clips}
+        if len(shapes) != 1:
+            raise ValueError(
+                'All clips of an episode must have the same shape; the '
+                f'pipeline gave {sorted(shapes)}. End it with a fixed-size '
+                'crop or resize.')
+        # support first, class by class: [N*(K+Q), C, T, H, W]
+        return dict(inputs=torch.stack(clips), data_samples=sample)

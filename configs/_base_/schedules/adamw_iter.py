@@ -4,8 +4,8 @@
 max_iters = 10000
 train_cfg = dict(
     type='EpisodicTrainLoop', max_iters=max_iters, val_interval=1000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+val_cfg = dict(type='FewShotValLoop', feature_cache=True)
+test_cfg = dict(type='FewShotTestLoop', feature_cache=True)
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999),

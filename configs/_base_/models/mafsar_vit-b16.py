@@ -1,0 +1,24 @@
+# MA-FSAR (SPEC.md 2): frozen CLIP ViT-B/16 with FgMA adapters, frozen text
+# encoder, TPCM prototypes, OTAM matching, text branch fused with alpha.
+clip = dict(model_name='ViT-B-16', pretrained='openai')
+model = dict(
+    type='FewShotRecognizer',
+    data_preprocessor=dict(type='FewShotDataPreprocessor'),
+    backbone=dict(
+        type='CLIPViTFgMA',
+        clip=clip,
+        num_frames=8,
+        adapter_ratio=0.25,
+        joint_scale=0.5,
+        share_lma_lsta=True,
+        text_fc='per_layer'),
+    text_encoder=dict(
+        type='CLIPTextEncoder', clip=clip, template='a photo of {}'),
+    text_to_backbone=True,
+    head=dict(
+        type='FewShotHead',
+        neck=dict(type='TPCM', in_channels=512, num_heads=8,
+                  ffn_channels=2048),
+        matcher=dict(type='OTAMMatcher'),
+        alpha=0.5,
+        text_loss='kl'))

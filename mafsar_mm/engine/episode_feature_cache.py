@@ -1,0 +1,145 @@
+"""Encode every test video once, then evaluate episodes from the cache.
+
+In MA-FSAR a query's features never depend on the episode and a support
+video's features depend only on its own class text (DESIGN.md, Evaluation
+speed). With a deterministic test pipeline each video therefore needs at
+most two encoder passes (query branch, support branch), however many
+episodes it appears in; only the head (prototype module and matcher) runs
+per episode.
+"""
+from typing import Dict, List, Tuple
+
+import torch
+from mmengine.dist import all_gather_object, get_dist_info
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from mafsar_mm.datasets import BadVideoError, FewShotVideoDataset
+from mafsar_mm.structures import EpisodeDataSample
+
+
+class _VideoClips(Dataset):
+    """The clips of a list of videos; a bad video gives its reason."""
+
+    def __init__(self, dataset: FewShotVideoDataset, videos: List[tuple]):
+        self.dataset = dataset
+        self.videos = videos
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def __getitem__(self, index: int) -> tuple:
+        path, label = self.videos[index]
+        try:
+            return path, label, self.dataset.load_video(path, seed=0), None
+        except BadVideoError as e:
+            return path, label, None, e.reason
+
+
+def _collate(batch: list) -> list:
+    return batch
+
+
+class EpisodeFeatureCache:
+    """Encoder outputs of all videos of a split, and episodes from them.
+
+    Args:
+        model: A :class:`FewShotRecognizer` (not wrapped), in eval mode.
+        dataset (FewShotVideoDataset): The split; its pipeline must be
+            deterministic (test mode).
+        batch_size (int): Videos per encoder call. Defaults to 8.
+        num_workers (int): Decoding processes. Defaults to 0.
+    """
+
+    def __init__(self,
+                 model,
+                 dataset: FewShotVideoDataset,
+                 batch_size: int = 8,
+                 num_workers: int = 0) -> None:
+        if not dataset.test_mode:
+            raise ValueError(
+                'The feature cache needs a deterministic test pipeline; '
+                'the dataset is not in test mode.')
+        self.model = model
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.feats: Dict[str, Tuple[Tensor, Tensor]] = {}
+        self.bad: Dict[str, str] = {}
+        self.encoder_passes = 0
+
+    @property
+    def reads_text(self) -> bool:
+        """Whether support features depend on the class text."""
+        backbone = self.model.backbone
+        return self.model.text_to_backbone and getattr(
+            backbone, 'reads_text', True)
+
+    @torch.no_grad()
+    def _encode(self, batch: list) -> None:
+        paths = [b[0] for b in batch]
+        labels = [b[1] for b in batch]
+        data = self.model.data_preprocessor(
+            dict(inputs=[torch.stack([b[2] for b in batch])]), False)
+        imgs = data['inputs'][0]  # [V, C, T, H, W]
+        query = self.model.encode_query(imgs)  # [V, T, D']
+        self.encoder_passes += len(batch)
+        support = query
+        if self.reads_text:
+            names = [self.dataset.all_class_names[c] for c in labels]
+            text = self.model.encode_text(names)  # [V, D']
+            support = self.model.encode_support(imgs, text)
+            self.encoder_passes += len(batch)
+        for i, path in enumerate(paths):
+            self.feats[path] = (query[i].cpu(), support[i].cpu())
+
+    def build(self) -> 'EpisodeFeatureCache':
+        """Encode this rank's share of the videos and gather all ranks'."""
+        rank, world_size = get_dist_info()
+        videos = self.dataset.video_list()[rank::world_size]
+        loader = DataLoader(
+            _VideoClips(self.dataset, videos),
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            collate_fn=_collate)
+        for batch in loader:
+            good = []
+            for path, label, clip, reason in batch:
+                if clip is None:
+                    if self.dataset.bad_video == 'error':
+                        raise BadVideoError(path, reason)
+                    self.bad[path] = reason
+                else:
+                    good.append((path, label, clip))
+            if good:
+                self._encode(good)
+        if world_size > 1:
+            parts = all_gather_object((self.feats, self.bad))
+            for feats, bad in parts:
+                self.feats.update(feats)
+                self.bad.update(bad)
+        return self
+
+    def _lookup(self, path: str, seed: int) -> Tuple[Tensor, Tensor]:
+        if path in self.bad:
+            raise BadVideoError(path, self.bad[path])
+        return self.feats[path]
+
+    @torch.no_grad()
+    def predict_episode(self, episode_id: int) -> EpisodeDataSample:
+        """The episode's data sample with ``pred_scores``/``pred_labels``,
+        computed from cached features."""
+        items, sample = self.dataset.build_episode(episode_id, self._lookup)
+        device = self.model.data_preprocessor.device
+        num_support = sample.num_support
+        # supports use their support-branch features, queries the query's
+        support = torch.stack([s for _, s in items[:num_support]])
+        query = torch.stack([q for q, _ in items[num_support:]])
+        sample = sample.to(device)
+        text = self.model.encode_text(sample.class_names)
+        scores = self.model.head.predict(
+            support.to(device), sample.support_labels, query.to(device),
+            text)
+        sample.pred_scores = scores
+        sample.pred_labels = scores.argmax(dim=1)
+        return sample

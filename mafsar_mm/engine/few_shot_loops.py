@@ -1,0 +1,106 @@
+"""Validation and test loops with cached per-video encoder features."""
+from typing import Dict, List, Union
+
+from mmaction.registry import LOOPS
+from mmengine.model import is_model_wrapper
+from mmengine.runner import TestLoop, ValLoop
+from torch.utils.data import DataLoader
+
+from .episode_feature_cache import EpisodeFeatureCache
+
+
+def run_cached(loop, stage: str) -> dict:
+    """Run a val/test loop from an :class:`EpisodeFeatureCache`.
+
+    Calls the same hooks as MMEngine's loops, one iteration per episode.
+
+    Args:
+        loop (ValLoop | TestLoop): The loop.
+        stage (str): ``'val'`` or ``'test'`` (hook names).
+
+    Returns:
+        dict: The metrics.
+    """
+    runner = loop.runner
+    runner.call_hook(f'before_{stage}')
+    runner.call_hook(f'before_{stage}_epoch')
+    runner.model.eval()
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
+    dataset = loop.dataloader.dataset
+    cache = EpisodeFeatureCache(
+        model,
+        dataset,
+        batch_size=loop.encode_batch_size,
+        num_workers=loop.dataloader.num_workers).build()
+    for idx, episode_id in enumerate(loop.dataloader.sampler):
+        runner.call_hook(f'before_{stage}_iter', batch_idx=idx,
+                         data_batch={})
+        outputs = [cache.predict_episode(episode_id)]
+        loop.evaluator.process(data_samples=outputs, data_batch={})
+        runner.call_hook(
+            f'after_{stage}_iter',
+            batch_idx=idx,
+            data_batch={},
+            outputs=outputs)
+    metrics = loop.evaluator.evaluate(len(dataset))
+    runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
+    runner.call_hook(f'after_{stage}')
+    return metrics
+
+
+@LOOPS.register_module()
+class FewShotValLoop(ValLoop):
+    """``ValLoop`` that can evaluate episodes from cached features.
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (DataLoader | dict): Episode dataloader.
+        evaluator (Evaluator | dict | list): Metrics.
+        fp16 (bool): Mixed precision. Defaults to False.
+        feature_cache (bool): Encode every video once and run only the
+            head per episode (same results as the plain path). Defaults to
+            True.
+        encode_batch_size (int): Videos per encoder call when caching.
+            Defaults to 8.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Dict, List],
+                 fp16: bool = False,
+                 feature_cache: bool = True,
+                 encode_batch_size: int = 8) -> None:
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self.feature_cache = feature_cache
+        self.encode_batch_size = encode_batch_size
+
+    def run(self) -> dict:
+        if not self.feature_cache:
+            return super().run()
+        return run_cached(self, 'val')
+
+
+@LOOPS.register_module()
+class FewShotTestLoop(TestLoop):
+    """``TestLoop`` that can evaluate episodes from cached features.
+
+    Args are those of :class:`FewShotValLoop`.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Dict, List],
+                 fp16: bool = False,
+                 feature_cache: bool = True,
+                 encode_batch_size: int = 8) -> None:
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self.feature_cache = feature_cache
+        self.encode_batch_size = encode_batch_size
+
+    def run(self) -> dict:
+        if not self.feature_cache:
+            return super().run()
+        return run_cached(self, 'test')

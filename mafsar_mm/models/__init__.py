@@ -1,0 +1,7 @@
+from . import (adapters, backbones, data_preprocessors, heads, matchers,
+               necks, recognizers, text)  # noqa: F401
+from .data_preprocessors import FewShotDataPreprocessor
+from .heads import FewShotHead
+from .recognizers import FewShotRecognizer
+
+__all__ = ['FewShotDataPreprocessor', 'FewShotHead', 'FewShotRecognizer']

@@ -1,0 +1,3 @@
+from .adapter import Adapter
+
+__all__ = ['Adapter']

@@ -1,0 +1,105 @@
+"""CLIP-FSAR's multimodal prototype transformer.
+
+Wang et al., "CLIP-guided Prototype Modulating for Few-shot Action
+Recognition", IJCV 2023; github.com/alibaba-mmai-research/CLIP-FSAR,
+``CNN_OTAM_CLIPFSAR.forward`` in ``models/base/few_shot.py``:
+``support = context2(cat([support, text[:, None]], 1))[:, :T]`` and
+``query = context2(query, query, query)`` with one ``Transformer_v1``
+(``context2``) shared by both.
+"""
+from typing import Optional, Tuple
+
+import torch
+from mmaction.registry import MODELS
+from torch import Tensor
+
+from .transformer_layer import BasePrototypeNeck
+
+
+@MODELS.register_module()
+class MultimodalTransformer(BasePrototypeNeck):
+    """CLIP-FSAR prototype modulation.
+
+    * support: the class text feature is appended as an extra (last)
+      token, ``[F_S (T), f_t (1)]``, one self-attention layer runs over the
+      ``T+1`` tokens, and the text token is dropped again;
+    * query: CLIP-FSAR appends nothing - the query frames alone go
+      through the same layer (self-attention over T);
+    * without text the support takes the query path.
+
+    CLIP-FSAR's ``Transformer_v1`` has no LayerNorm before its FFN, hence
+    ``ffn_norm=False`` by default (set True to use exactly TPCM's layer).
+    CLIP-FSAR's optional ``MERGE_BEFORE`` (average the shots before the
+    transformer) is not reproduced: shots are averaged by the head after
+    the neck, CLIP-FSAR's default.
+
+    Args:
+        in_channels (int): Feature width D. Defaults to 512.
+        num_heads (int): Attention heads. Defaults to 8.
+        ffn_channels (int): FFN hidden width. Defaults to 2048.
+        attn_drop (float): Attention output dropout. Defaults to 0.2.
+        ffn_drop (float): FFN dropout. Defaults to 0.05.
+        pre_norm (bool): Pre-norm layer. Defaults to True.
+        ffn_norm (bool): LayerNorm around the FFN. Defaults to False.
+        kv_norm (str): ``'shared'`` or ``'separate'``. Defaults to
+            ``'shared'``.
+        init_cfg (dict, optional): MMEngine init config. Defaults to None.
+    """
+
+    def __init__(self,
+                 in_channels: int = 512,
+                 num_heads: int = 8,
+                 ffn_channels: int = 2048,
+                 attn_drop: float = 0.2,
+                 ffn_drop: float = 0.05,
+                 pre_norm: bool = True,
+                 ffn_norm: bool = False,
+                 kv_norm: str = 'shared',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            in_channels=in_channels,
+            num_heads=num_heads,
+            ffn_channels=ffn_channels,
+            attn_drop=attn_drop,
+            ffn_drop=ffn_drop,
+            pre_norm=pre_norm,
+            ffn_norm=ffn_norm,
+            kv_norm=kv_norm,
+            init_cfg=init_cfg)
+
+    def forward_support(self, support: Tensor,
+                        support_text: Optional[Tensor] = None) -> Tensor:
+        """Support branch.
+
+        Args:
+            support (Tensor): ``[NK, T, D]``.
+            support_text (Tensor, optional): ``[NK, D]``. Defaults to None.
+
+        Returns:
+            Tensor: ``[NK, T, D]``.
+        """
+        if support_text is None:
+            return self.layer(support)
+        num_frames = support.shape[1]
+        text = support_text.to(support.dtype)[:, None]  # [NK, 1, D]
+        tokens = torch.cat([support, text], dim=1)  # [NK, T+1, D]
+        return self.layer(tokens)[:, :num_frames]  # drop the text token
+
+    def forward(self,
+                support: Tensor,
+                query: Tensor,
+                support_text: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Tensor]:
+        """Refine support and query frame features.
+
+        Args:
+            support (Tensor): ``[NK, T, D]``.
+            query (Tensor): ``[Q, T, D]``.
+            support_text (Tensor, optional): ``[NK, D]``. Defaults to None.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``[NK, T, D]`` and ``[Q, T, D]``.
+        """
+        self._check_inputs(support, query, support_text)
+        return (self.forward_support(support, support_text),
+                self.forward_query(query))

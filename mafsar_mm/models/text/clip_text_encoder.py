@@ -1,0 +1,152 @@
+"""Frozen CLIP text encoder for class names, with a per-name cache.
+
+Follows ``open_clip.CLIP.encode_text`` (open_clip 3.3, ``model.py``) and the
+"a photo of {}" prompt of CLIP-FSAR
+(github.com/alibaba-mmai-research/CLIP-FSAR).
+"""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+from open_clip.transformer import text_global_pool
+from torch import Tensor, nn
+
+from ..utils import build_open_clip, get_tokenizer
+
+
+@MODELS.register_module()
+class CLIPTextEncoder(BaseModule):
+    """Encode class names with CLIP's frozen text tower.
+
+    Only the text parts of the CLIP model are kept, under open_clip's names
+    (``token_embedding``, ``positional_embedding``, ``transformer``,
+    ``ln_final``, ``text_projection`` and the non-persistent causal
+    ``attn_mask`` buffer; models with a separate text tower keep ``text``).
+    Everything is frozen and runs under ``torch.no_grad``.
+
+    The cache maps each prompt to a CPU tensor. It is not part of the
+    ``state_dict`` and is cleared whenever weights are loaded
+    (``load_state_dict``) or the module is moved/cast (``.to()``,
+    ``.half()``), so a cached result always equals a fresh one.
+
+    Args:
+        clip (dict): Kwargs of
+            :func:`mafsar_mm.models.utils.build_open_clip`.
+        template (str): Prompt with one ``{}`` for the class name.
+            Defaults to ``'a photo of {}'``.
+        cache (bool): Cache the feature of each prompt. Defaults to True.
+        init_cfg (dict, optional): MMEngine init config. Defaults to None.
+    """
+
+    def __init__(self,
+                 clip: dict,
+                 template: str = 'a photo of {}',
+                 cache: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if '{}' not in template:
+            raise ValueError(f"template must contain '{{}}', got "
+                             f'{template!r}')
+        self.template = template
+        self.use_cache = cache
+        self._cache: Dict[str, Tensor] = {}
+        model = build_open_clip(**clip)
+        self.output_dim = model.visual.output_dim
+        if hasattr(model, 'text'):  # CustomTextCLIP: one text module
+            self.text = model.text
+            context_length = getattr(model.text, 'context_length', None)
+        else:  # CLIP: the text tower is flattened into the model
+            self.text = None
+            self.token_embedding = model.token_embedding
+            self.positional_embedding = model.positional_embedding
+            self.transformer = model.transformer
+            self.ln_final = model.ln_final
+            self.text_projection = model.text_projection
+            self.text_pool_type = model.text_pool_type
+            self.text_eos_id = getattr(model, 'text_eos_id', None)
+            self.register_buffer('attn_mask', model.attn_mask,
+                                 persistent=False)
+            context_length = model.context_length
+        del model
+        model_name = clip.get('model_name')
+        self.tokenizer = get_tokenizer(
+            model_name, None if model_name else context_length)
+        for param in self.parameters():
+            param.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> 'CLIPTextEncoder':
+        """The encoder is frozen: always stays in eval mode."""
+        return super().train(False)
+
+    def clear_cache(self) -> None:
+        """Drop all cached text features."""
+        self._cache.clear()
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        """Weights change: invalidate the cache, then load."""
+        self.clear_cache()
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def _apply(self, fn, *args, **kwargs):
+        """Device/dtype changes: invalidate the cache."""
+        self.clear_cache()
+        return super()._apply(fn, *args, **kwargs)
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the weights."""
+        return next(self.parameters()).device
+
+    @torch.no_grad()
+    def encode_tokens(self, tokens: Tensor) -> Tensor:
+        """Text features of token ids, as ``CLIP.encode_text`` (not
+        normalised).
+
+        Args:
+            tokens (Tensor): ``[B, L]`` token ids.
+
+        Returns:
+            Tensor: ``[B, D']``.
+        """
+        tokens = tokens.to(self.device)
+        if self.text is not None:
+            return self.text(tokens)
+        cast_dtype = self.transformer.get_cast_dtype()
+        x = self.token_embedding(tokens).to(cast_dtype)  # [B, L, W]
+        x = x + self.positional_embedding.to(cast_dtype)
+        x = self.transformer(x, attn_mask=self.attn_mask)
+        x = self.ln_final(x)
+        # end-of-text token ('argmax' pool for CLIP): [B, L, W] -> [B, W]
+        x = text_global_pool(
+            x, tokens, self.text_pool_type, eos_token_id=self.text_eos_id)
+        if isinstance(self.text_projection, nn.Linear):
+            x = self.text_projection(x)
+        elif self.text_projection is not None:
+            x = x @ self.text_projection  # [B, W] -> [B, D']
+        return x
+
+    @torch.no_grad()
+    def forward(self, class_names: Sequence[str]) -> Tensor:
+        """Encode class names through the prompt template.
+
+        Args:
+            class_names (Sequence[str]): N class names.
+
+        Returns:
+            Tensor: ``[N, D']`` text features (not normalised) on the
+            module's device.
+        """
+        if isinstance(class_names, str):
+            class_names = [class_names]
+        prompts = [self.template.format(name) for name in class_names]
+        if not self.use_cache:
+            return self.encode_tokens(self.tokenizer(prompts))
+        missing: List[str] = list(
+            dict.fromkeys(p for p in prompts if p not in self._cache))
+        if missing:
+            feats = self.encode_tokens(self.tokenizer(missing))
+            for prompt, feat in zip(missing, feats.cpu()):
+                self._cache[prompt] = feat.clone()
+        return torch.stack([self._cache[p] for p in prompts]).to(self.device)

@@ -1,0 +1,235 @@
+"""Tests of the synthetic temporal dataset generator."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import re
+
+import decord
+import numpy as np
+import pytest
+
+from mafsar_mm.datasets import synthetic
+
+VIDEOS, FRAMES, SIZE = 2, 8, 32
+REPO = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
+
+
+def _make(root, seed=0, workers=1):
+    return synthetic.make_synthetic_dataset(
+        str(root), videos_per_class=VIDEOS, num_frames=FRAMES, size=SIZE,
+        seed=seed, workers=workers)
+
+
+@pytest.fixture(scope='module')
+def datasets(tmp_path_factory):
+    """Same seed in one and two processes, and another seed."""
+    roots = {}
+    for key, seed, workers in (('a', 0, 1), ('b', 0, 2), ('c', 1, 1)):
+        root = tmp_path_factory.mktemp(f'synthetic_{key}')
+        roots[key] = (root, _make(root, seed, workers))
+    return roots
+
+
+def _read_ann(root, split):
+    with open(osp.join(root, f'{split}.txt')) as f:
+        return [(p, int(label)) for p, label in
+                (line.split() for line in f if line.strip())]
+
+
+def _meta(root):
+    with open(osp.join(root, 'meta.json')) as f:
+        return json.load(f)
+
+
+def _decode(root, rel):
+    reader = decord.VideoReader(osp.join(str(root), rel))
+    return reader.get_batch(list(range(len(reader)))).asnumpy()
+
+
+def test_layout_and_classes(datasets):
+    root, summary = datasets['a']
+    with open(osp.join(root, 'classes.txt')) as f:
+        names = f.read().splitlines()
+    assert len(names) >= 30 and len(names) == len(set(names))
+    assert all(re.fullmatch(r'[a-z][a-z -]+[a-z]', n) for n in names)
+    assert 'moving a red circle from left to right' in names
+    assert 'moving a red circle from right to left' in names
+    meta = _meta(root)
+    assert meta['seed'] == 0 and meta['num_frames'] == FRAMES
+    assert meta['size'] == SIZE and meta['num_classes'] == len(names)
+    total = 0
+    for split in synthetic.SPLITS:
+        ann = _read_ann(root, split)
+        labels = sorted({label for _, label in ann})
+        assert labels == meta['splits'][split]
+        assert meta['split_class_names'][split] == [names[i] for i in labels]
+        for label in labels:
+            assert sum(lab == label for _, lab in ann) == VIDEOS
+        for path, _ in ann:
+            assert path.startswith('videos/') and path.endswith('.mp4')
+            assert osp.isfile(osp.join(root, path))
+        total += len(ann)
+    assert total == summary['num_videos'] == len(names) * VIDEOS
+    assert synthetic.is_dataset_complete(str(root))
+
+
+def test_videos_decodable(datasets):
+    root, _ = datasets['a']
+    for split in synthetic.SPLITS:
+        for path, _ in _read_ann(root, split):
+            reader = decord.VideoReader(osp.join(str(root), path))
+            assert len(reader) == FRAMES
+            assert reader[len(reader) - 1].shape == (SIZE, SIZE, 3)
+
+
+def test_deterministic(datasets):
+    (root_a, _), (root_b, _), (root_c, _) = (
+        datasets['a'], datasets['b'], datasets['c'])
+    for name in ('classes.txt', 'train.txt', 'val.txt', 'test.txt',
+                 'meta.json'):
+        with open(osp.join(root_a, name), 'rb') as fa, \
+                open(osp.join(root_b, name), 'rb') as fb:
+            assert fa.read() == fb.read(), name
+    videos = [p for split in synthetic.SPLITS
+              for p, _ in _read_ann(root_a, split)][::13]
+    for rel in videos:
+        frames = _decode(root_a, rel)
+        np.testing.assert_array_equal(frames, _decode(root_b, rel))
+        assert not np.array_equal(frames, _decode(root_c, rel))
+
+
+def test_splits_disjoint_and_pairs(datasets):
+    root, summary = datasets['a']
+    meta = _meta(root)
+    splits = {k: set(v) for k, v in meta['splits'].items()}
+    assert not splits['train'] & splits['val']
+    assert not splits['train'] & splits['test']
+    assert not splits['val'] & splits['test']
+    num = meta['num_classes']
+    assert set().union(*splits.values()) == set(range(num))
+    assert 0.5 <= len(splits['train']) / num <= 0.7
+    assert 0.1 <= len(splits['val']) / num <= 0.2
+    assert 0.2 <= len(splits['test']) / num <= 0.3
+    pair_count = {k: 0 for k in splits}
+    classes = meta['classes']
+    for a, b in meta['pairs']:
+        split = next(k for k, v in splits.items() if a in v)
+        assert b in splits[split]
+        pair_count[split] += 1
+        ca, cb = classes[a], classes[b]
+        assert (ca['shape'], ca['colour'], ca['motion']) == (
+            cb['shape'], cb['colour'], cb['motion'])
+        assert not ca['reverse'] and cb['reverse']
+        assert ca['name'] != cb['name']
+    assert pair_count['test'] >= 4 and pair_count['val'] >= 1
+    assert summary['pairs_per_split'] == pair_count
+
+
+def test_reverse_is_time_reversal():
+    specs = synthetic.get_class_specs()
+    for fwd, rev in synthetic.get_temporal_pairs(specs):
+        frames_fwd = synthetic.render_frames(
+            specs[fwd], synthetic.video_rng(3, fwd, 0), FRAMES, SIZE)
+        frames_rev = synthetic.render_frames(
+            specs[rev], synthetic.video_rng(3, fwd, 0), FRAMES, SIZE)
+        np.testing.assert_array_equal(frames_rev, frames_fwd[::-1])
+        assert not np.array_equal(frames_rev, frames_fwd)
+
+
+def _centroids(frames, mask_fn):
+    """Object centre (x, y) per frame from a colour mask of RGB frames."""
+    out = []
+    for frame in frames.astype(np.float32):
+        ys, xs = np.nonzero(mask_fn(frame))
+        assert len(xs) > 0
+        out.append((xs.mean(), ys.mean()))
+    return np.array(out)
+
+
+def _label(names, name):
+    return names.index(name)
+
+
+def test_decoded_motion_directions(datasets):
+    root, _ = datasets['a']
+    names = synthetic.get_class_specs()
+    names = [s['name'] for s in names]
+
+    def red(f):
+        return f[..., 0] - f[..., 1:].max(-1) > 100
+
+    def yellow(f):
+        return f[..., :2].min(-1) - f[..., 2] > 100
+
+    cases = (('moving a red circle from left to right', red, 0, 1),
+             ('moving a red circle from right to left', red, 0, -1),
+             ('moving a yellow star down', yellow, 1, 1),
+             ('moving a yellow star up', yellow, 1, -1))
+    for name, mask_fn, axis, sign in cases:
+        label = _label(names, name)
+        ann = [p for split in synthetic.SPLITS
+               for p, lab in _read_ann(root, split) if lab == label]
+        for rel in ann:
+            centre = _centroids(_decode(root, rel), mask_fn)[:, axis]
+            assert sign * (centre[-1] - centre[0]) > SIZE * 0.2, name
+            # Monotonic up to compression noise.
+            assert (sign * np.diff(centre) > -1).all(), name
+
+
+@pytest.mark.parametrize('size', [32, 96])
+def test_objects_inside_frame(size):
+    motions = list(synthetic.PAIRED_MOTIONS) + list(synthetic.SINGLE_MOTIONS)
+    for motion in motions:
+        for i in range(20):
+            state = synthetic.motion_trajectory(
+                motion, synthetic.video_rng(0, 99, i), 16, size)
+            r = state['radius']
+            assert (state['x'] - r >= 0).all() and \
+                (state['x'] + r <= size).all(), motion
+            assert (state['y'] - r >= 0).all() and \
+                (state['y'] + r <= size).all(), motion
+            assert ((state['alpha'] >= 0) & (state['alpha'] <= 1)).all()
+
+
+def test_incomplete_run_detected(tmp_path):
+    root = tmp_path / 'data'
+    _make(root)
+    assert synthetic.is_dataset_complete(str(root))
+    video = _read_ann(root, 'test')[0][0]
+    os.remove(osp.join(root, video))
+    assert not synthetic.is_dataset_complete(str(root))
+    _make(root)
+    os.remove(osp.join(root, 'meta.json'))
+    assert not synthetic.is_dataset_complete(str(root))
+
+
+def test_check_settings():
+    synthetic.check_settings(1, 8, 32)
+    for bad in (dict(size=33), dict(size=48), dict(size=16),
+                dict(num_frames=1), dict(videos_per_class=0)):
+        with pytest.raises(ValueError):
+            synthetic.check_settings(**bad)
+
+
+def test_cli_skips_complete_dataset(tmp_path, capsys):
+    path = osp.join(REPO, 'tools', 'data', 'make_synthetic.py')
+    spec = importlib.util.spec_from_file_location('make_synthetic', path)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    out = str(tmp_path / 'synthetic')
+    args = ['--out', out, '--videos-per-class', '1', '--frames', '4',
+            '--size', '32', '--workers', '1']
+    assert cli.main(args) == 0
+    assert 'wrote' in capsys.readouterr().out
+    assert synthetic.is_dataset_complete(out)
+    meta_mtime = os.stat(osp.join(out, 'meta.json')).st_mtime_ns
+    assert cli.main(args) == 0
+    assert 'skipping' in capsys.readouterr().out
+    assert os.stat(osp.join(out, 'meta.json')).st_mtime_ns == meta_mtime
+    assert cli.main(args + ['--force']) == 0
+    assert 'wrote' in capsys.readouterr().out
+    os.remove(osp.join(out, 'meta.json'))
+    assert cli.main(args) == 0
+    assert 'wrote' in capsys.readouterr().out
+    assert cli.main(args[:-4] + ['--size', '33']) == 2

@@ -1,0 +1,111 @@
+import os
+import os.path as osp
+import runpy
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from mafsar_mm.datasets.video_check import (check_annotation, check_paths,
+                                            check_video,
+                                            parse_annotation_line)
+
+TOOL = osp.join(
+    osp.dirname(__file__), '..', '..', 'tools', 'data', 'check_videos.py')
+
+
+def write_video(path: str, num_frames: int, size: int = 64) -> str:
+    """Write a small mp4 (fourcc mp4v) with changing content."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 8,
+                             (size, size))
+    assert writer.isOpened()
+    for i in range(num_frames):
+        frame = np.full((size, size, 3), 20 * i % 256, np.uint8)
+        cv2.rectangle(frame, (i * 4, 8), (i * 4 + 12, 20), (0, 0, 255), -1)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope='module')
+def videos(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('videos'))
+    paths = {
+        'good': write_video(osp.join(root, 'a b', 'good.mp4'), 10),
+        'short': write_video(osp.join(root, 'short.mp4'), 3),
+        'corrupt': osp.join(root, 'corrupt.mp4'),
+        'empty': osp.join(root, 'empty.mp4'),
+        'missing': osp.join(root, 'missing.mp4'),
+    }
+    with open(paths['corrupt'], 'wb') as f:
+        f.write(np.random.RandomState(0).bytes(4096))
+    open(paths['empty'], 'wb').close()
+    return root, paths
+
+
+def test_check_video_reasons(videos):
+    _, paths = videos
+    assert check_video(paths['good'], min_frames=8) is None
+    assert check_video(paths['short'], min_frames=8).startswith('too short')
+    assert '3 frames' in check_video(paths['short'], min_frames=8)
+    assert check_video(paths['short'], min_frames=3) is None
+    assert check_video(paths['corrupt']).startswith('unreadable')
+    assert check_video(paths['empty']) == 'empty file'
+    assert check_video(paths['missing']) == 'missing'
+
+
+@pytest.mark.parametrize('workers', [1, 2])
+def test_check_paths(videos, workers):
+    _, paths = videos
+    bad = check_paths(list(paths.values()), min_frames=8, workers=workers,
+                      progress=False)
+    assert set(bad) == {paths[k] for k in paths if k != 'good'}
+
+
+def test_parse_annotation_line():
+    assert parse_annotation_line('a b/c.mp4 3') == ('a b/c.mp4', '3')
+    assert parse_annotation_line('  x.mp4   12 \n') == ('x.mp4', '12')
+    assert parse_annotation_line('x.mp4') == ('x.mp4', '')
+    assert parse_annotation_line('   ') is None
+
+
+def test_check_annotation_writes_clean_file(videos, tmp_path):
+    root, paths = videos
+    ann = tmp_path / 'train.txt'
+    rels = ['a b/good.mp4', 'short.mp4', 'corrupt.mp4', 'empty.mp4',
+            'missing.mp4']
+    ann.write_text(''.join(f'{rel} {i}\n' for i, rel in enumerate(rels)) +
+                   '\n' + f'{paths["good"]} 7\n')
+    out = tmp_path / 'clean' / 'train_clean.txt'
+    result = check_annotation(str(ann), video_root=root, min_frames=8,
+                              workers=2, out_file=str(out), progress=False)
+    assert result.total == 6
+    assert result.good_lines == ['a b/good.mp4 0', f'{paths["good"]} 7']
+    reasons = dict(result.bad)
+    assert reasons['short.mp4'].startswith('too short')
+    assert reasons['corrupt.mp4'].startswith('unreadable')
+    assert reasons['empty.mp4'] == 'empty file'
+    assert reasons['missing.mp4'] == 'missing'
+    assert out.read_text().splitlines() == result.good_lines
+
+
+def test_check_videos_tool(videos, tmp_path, capsys, monkeypatch):
+    root, _ = videos
+    ann = tmp_path / 'val.txt'
+    ann.write_text('a b/good.mp4 0\ncorrupt.mp4 1\nshort.mp4 2\n')
+    out = tmp_path / 'val_clean.txt'
+    monkeypatch.setattr(sys, 'argv', [
+        TOOL,
+        str(ann), '--video-root', root, '--workers', '1', '--out',
+        str(out), '--no-progress'
+    ])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_path(TOOL, run_name='__main__')
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert 'BAD corrupt.mp4: unreadable' in text
+    assert 'BAD short.mp4: too short' in text
+    assert '3 videos checked: 1 good, 2 bad' in text
+    assert out.read_text() == 'a b/good.mp4 0\n'

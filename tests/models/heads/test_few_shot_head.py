@@ -1,0 +1,97 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mafsar_mm  # noqa: F401
+from mafsar_mm.models.heads import FewShotHead
+from mafsar_mm.models.heads.few_shot_head import kl_to_onehot
+
+
+def episode(n=3, k=2, q=2, t=4, d=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    support = torch.randn(n * k, t, d, generator=g)
+    query = torch.randn(n * q, t, d, generator=g)
+    text = torch.randn(n, d, generator=g)
+    support_labels = torch.arange(n).repeat_interleave(k)
+    query_labels = torch.arange(n).repeat_interleave(q)
+    return support, support_labels, query, query_labels, text
+
+
+def test_no_text_branch_is_plain_cross_entropy():
+    s, sl, q, ql, _ = episode()
+    head = FewShotHead(matcher=dict(type='ProtoMatcher'), match_scale=5.0)
+    losses = head.loss(s, sl, q, ql)
+    assert set(losses) == {'loss_q2s', 'acc_q2s'}
+    protos = F.normalize(s.mean(1).view(3, 2, -1).mean(1), dim=-1)
+    logits = 5.0 * F.normalize(q.mean(1), dim=-1) @ protos.t()
+    assert torch.allclose(losses['loss_q2s'], F.cross_entropy(logits, ql),
+                          atol=1e-6)
+    probs = head.predict(s, sl, q)
+    assert torch.allclose(probs, logits.softmax(1), atol=1e-6)
+
+
+def test_text_branch_losses_and_fusion_follow_the_spec():
+    s, sl, q, ql, text = episode()
+    alpha = 0.3
+    head = FewShotHead(
+        matcher=dict(type='OTAMMatcher'), alpha=alpha,
+        text_logit_scale=20.0)
+    out = head(s, sl, q, text)
+    tn = F.normalize(text, dim=-1)
+    q2t = 20.0 * F.normalize(q.mean(1), dim=-1) @ tn.t()
+    s2t = 20.0 * F.normalize(s.mean(1), dim=-1) @ tn.t()
+    assert torch.allclose(out['q2t'], q2t, atol=1e-5)
+    assert torch.allclose(out['s2t'], s2t, atol=1e-5)
+
+    def kl(logits, labels):
+        target = F.softmax(10.0 * F.one_hot(labels, 3).float(), dim=1)
+        logp = F.log_softmax(logits, dim=1)
+        return (target * (target.log() - logp)).sum(1).mean()
+
+    losses = head.loss(s, sl, q, ql, text)
+    expected_text = alpha * (kl(s2t, sl) + kl(q2t, ql)) / 2
+    assert torch.allclose(losses['loss_text'], expected_text, atol=1e-5)
+    expected_q2s = (1 - alpha) * F.cross_entropy(out['match'], ql)
+    assert torch.allclose(losses['loss_q2s'], expected_q2s, atol=1e-6)
+    probs = head.predict(s, sl, q, text)
+    expected = alpha * q2t.softmax(1) + (1 - alpha) * out['match'].softmax(1)
+    assert torch.allclose(probs, expected, atol=1e-6)
+    assert torch.allclose(probs.sum(1), torch.ones(len(q)), atol=1e-6)
+
+
+def test_kl_to_onehot_is_zero_for_the_target_itself():
+    labels = torch.tensor([0, 2, 1])
+    logits = 10.0 * F.one_hot(labels, 3).float()
+    assert kl_to_onehot(logits, labels, 10.0).abs() < 1e-6
+    assert kl_to_onehot(-logits, labels, 10.0) > 1.0
+
+
+def test_text_branch_without_text_is_a_clear_error():
+    s, sl, q, ql, _ = episode()
+    head = FewShotHead(matcher=dict(type='ProtoMatcher'), alpha=0.5)
+    with pytest.raises(ValueError, match='set a text_encoder'):
+        head.loss(s, sl, q, ql)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(alpha=1.5), 'alpha must be in'),
+    (dict(text_loss='mse'), "text_loss must be one of \\('kl', 'ce'\\)"),
+    (dict(match_scale=0.0), 'must be > 0'),
+])
+def test_bad_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        FewShotHead(matcher=dict(type='ProtoMatcher'), **kwargs)
+
+
+def test_learnable_scales_receive_gradients():
+    s, sl, q, ql, text = episode()
+    head = FewShotHead(
+        matcher=dict(type='OTAMMatcher'), alpha=0.5,
+        learnable_match_scale=True)
+    losses = head.loss(s, sl, q, ql, text)
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    assert head.log_match_scale.grad is not None
+    assert head.log_text_scale.grad is not None
+    assert head.log_text_scale.item() == pytest.approx(math.log(1 / 0.07))
