@@ -34,6 +34,7 @@ TINY_CLIP_CFG = dict(
 SUPPORTED_MODEL_NAMES = ('ViT-B-32', 'ViT-B-16', 'ViT-L-14')
 
 _TRUE_STRINGS = ('1', 'ON', 'YES', 'TRUE')
+_CKPT_SUFFIXES = ('.pt', '.pth', '.bin', '.safetensors', '.npz')
 # keys of OpenAI's TorchScript state dicts that open_clip models lack
 _OPENAI_EXTRA_KEYS = ('input_resolution', 'context_length', 'vocab_size',
                       'attn_mask')
@@ -138,8 +139,11 @@ def _resolve_pretrained(model_name: str, pretrained: str,
     pcfg = get_pretrained_cfg(model_name, pretrained)
     if not pcfg:
         tags = list_pretrained_tags_by_model(model_name)
-        reason = (f"'{pretrained}' is neither an existing file nor a "
-                  f'known open_clip tag of this model (tags: {tags})')
+        if os.sep in pretrained or pretrained.endswith(_CKPT_SUFFIXES):
+            reason = f'the file {pretrained!r} does not exist'
+        else:
+            reason = (f"'{pretrained}' is neither an existing file nor a "
+                      f'known open_clip tag of this model (tags: {tags})')
         raise CLIPWeightsNotFoundError(
             _weights_help(model_name, pretrained, reason))
     quick_gelu = bool(pcfg.get('quick_gelu', False))

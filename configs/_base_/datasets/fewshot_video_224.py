@@ -1,0 +1,76 @@
+# Shared episode loaders for the real benchmarks (SPEC.md 1 and 3): 8
+# frames by segment sampling (random offset per segment in training,
+# segment centre in testing), 224x224 crops from short side 256, CLIP
+# normalisation in the data preprocessor. Leaves set data_root and the
+# shots. Prepare the files with tools/data/prepare_fewshot.py.
+dataset_type = 'FewShotVideoDataset'
+data_root = 'data/ssv2_full'
+clip_len = 8
+
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=clip_len, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 256)),
+    dict(type='RandomResizedCrop'),
+    dict(type='Resize', scale=(224, 224), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+]
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=clip_len, num_clips=1,
+         test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 256)),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='FormatShape', input_format='NCTHW'),
+]
+
+_split = dict(
+    type=dataset_type,
+    data_root=data_root,
+    class_name_file='classes.txt',
+    data_prefix=dict(video='videos'),
+    n_way=5,
+    k_shot=1,
+    min_frames=1)
+
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='EpisodeSampler', shuffle=True),
+    dataset=dict(
+        **_split,
+        ann_file='train.txt',
+        pipeline=train_pipeline,
+        n_query=5,
+        num_episodes=100000))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='EpisodeSampler', shuffle=False),
+    dataset=dict(
+        **_split,
+        ann_file='val.txt',
+        pipeline=test_pipeline,
+        n_query=1,
+        num_episodes=1000,
+        seed=1,
+        test_mode=True))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='EpisodeSampler', shuffle=False),
+    dataset=dict(
+        **_split,
+        ann_file='test.txt',
+        pipeline=test_pipeline,
+        n_query=1,
+        num_episodes=10000,
+        seed=2,
+        test_mode=True))
+val_evaluator = dict(type='FewShotAccuracy')
+test_evaluator = val_evaluator
