@@ -73,3 +73,36 @@ def video_split(tmp_path_factory) -> dict:
     """Eight classes with 3 to 6 videos each."""
     root = str(tmp_path_factory.mktemp('videos'))
     return make_video_split(root, [6, 6, 5, 5, 4, 4, 3, 3])
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory) -> str:
+    """A small synthetic temporal dataset (40 classes, 4 videos each)."""
+    from mafsar_mm.datasets.synthetic import make_synthetic_dataset
+    root = str(tmp_path_factory.mktemp('synthetic'))
+    make_synthetic_dataset(
+        root, videos_per_class=4, num_frames=8, size=64, seed=0, workers=1)
+    return root
+
+
+QUICKSTART_CONFIG = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'mafsar',
+    'mafsar_vit-tiny_5w1s_synthetic.py')
+
+
+def small_config(data_root: str, config: str = QUICKSTART_CONFIG,
+                 work_dir: str = None):
+    """A config on ``data_root`` with small, fast settings."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        loader.dataset.data_root = data_root
+        loader.num_workers = 0
+        loader.persistent_workers = False
+    cfg.train_dataloader.dataset.n_query = 1
+    cfg.val_dataloader.dataset.num_episodes = 6
+    cfg.test_dataloader.dataset.num_episodes = 6
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    return cfg

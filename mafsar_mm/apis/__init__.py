@@ -1,0 +1,13 @@
+"""Inference and analysis on a user's own videos."""
+from .attention_maps import (AttentionRecorder, class_token_attention,
+                             compute_attention_maps, draw_attention_grid,
+                             grid_image_size, patch_maps)
+from .fewshot_inferencer import (FewShotInferencer, check_support,
+                                 support_from_dir, support_from_list)
+
+__all__ = [
+    'FewShotInferencer', 'check_support', 'support_from_dir',
+    'support_from_list', 'AttentionRecorder', 'class_token_attention',
+    'compute_attention_maps', 'draw_attention_grid', 'grid_image_size',
+    'patch_maps'
+]

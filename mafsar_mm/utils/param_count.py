@@ -110,8 +110,8 @@ def mafsar_budget(model_name: str = 'ViT-B-32',
                      backbone.st_adapters, backbone.j_adapters)
         if mods is not None)
     text_fc = sum(
-        _count(mods)['tunable'] for mods in (backbone.text_fcs,
-                                              backbone.text_fc)
+        _count(mods)['tunable']
+        for mods in (backbone.text_fcs, backbone.text_fc)
         if mods is not None)
     temporal = backbone.temporal_embedding.numel() \
         if backbone.temporal_embedding is not None else 0

@@ -73,8 +73,7 @@ def main() -> None:
     args = parse_args()
     import mafsar_mm  # noqa: F401  (registers the modules)
     import mafsar_mm.models  # noqa: F401
-    from mafsar_mm.utils.param_count import (count_parameters,
-                                             format_budget,
+    from mafsar_mm.utils.param_count import (count_parameters, format_budget,
                                              format_parameter_table,
                                              mafsar_budget)
     if args.config is not None:

@@ -39,6 +39,9 @@ class FewShotRecognizer(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='FewShotDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # MMAction2's registry, so the model builds outside a Runner
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)

@@ -1,0 +1,372 @@
+"""Few-shot inference on a user's own videos.
+
+A support set (a few labelled videos per class, with readable class names)
+and some query videos go through a trained few-shot recognizer; each query
+gets its classes ranked by score. Example::
+
+    from mafsar_mm.apis import FewShotInferencer
+
+    inferencer = FewShotInferencer(
+        'configs/mafsar/mafsar_vit-tiny_5w1s_synthetic.py',
+        'work_dirs/quickstart/iter_600.pth')
+    results = inferencer(
+        {'juggling': ['a.mp4', 'b.mp4'], 'dribbling': ['c.mp4']},
+        ['query.mp4'])
+    results[0]['ranking']  # [('juggling', 0.83), ('dribbling', 0.17)]
+"""
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.logging import print_log
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from torch import Tensor
+
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v',
+                    '.mpg', '.mpeg', '.flv', '.wmv', '.3gp', '.ogv')
+
+SupportSpec = Union[str, Dict[str, Sequence[str]]]
+
+
+def _video_files(folder: str) -> List[str]:
+    """Video files directly inside ``folder``, sorted by name."""
+    return [
+        osp.join(folder, name) for name in sorted(os.listdir(folder))
+        if name.lower().endswith(VIDEO_EXTENSIONS)
+        and osp.isfile(osp.join(folder, name))
+    ]
+
+
+def support_from_dir(root: str,
+                     underscores_to_spaces: bool = True
+                     ) -> 'OrderedDict[str, List[str]]':
+    """Read a support set laid out as one sub-folder per class.
+
+    Args:
+        root (str): Directory whose sub-folders are named after the classes
+            and hold that class's videos (files with a known video
+            extension, see ``VIDEO_EXTENSIONS``).
+        underscores_to_spaces (bool): Turn ``_`` in folder names into
+            spaces, so ``playing_guitar`` is read as ``playing guitar`` by
+            the text encoder. Defaults to True.
+
+    Returns:
+        OrderedDict[str, list[str]]: Class name -> video paths, classes in
+        sorted folder order. A class folder without videos maps to an
+        empty list (reported by :func:`check_support`).
+    """
+    support = OrderedDict()
+    for name in sorted(os.listdir(root)):
+        folder = osp.join(root, name)
+        if not osp.isdir(folder):
+            continue
+        class_name = name.replace('_', ' ') if underscores_to_spaces \
+            else name
+        if class_name in support:
+            raise ValueError(f'Two folders of {root} give the class name '
+                             f'{class_name!r}.')
+        support[class_name] = _video_files(folder)
+    if not support:
+        raise ValueError(
+            f'Support directory {root} has no sub-folders; expected one '
+            'sub-folder per class holding that class\'s videos.')
+    return support
+
+
+def support_from_list(path: str) -> 'OrderedDict[str, List[str]]':
+    """Read a support list file of ``<video path><TAB><class name>`` lines.
+
+    Relative video paths are relative to the list file's directory. Blank
+    lines and lines starting with ``#`` are skipped.
+
+    Args:
+        path (str): The list file.
+
+    Returns:
+        OrderedDict[str, list[str]]: Class name -> video paths, classes in
+        order of first appearance.
+    """
+    support = OrderedDict()
+    base = osp.dirname(osp.abspath(path))
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip('\r\n')
+            if not line.strip() or line.lstrip().startswith('#'):
+                continue
+            parts = line.split('\t')
+            if len(parts) != 2 or not parts[0].strip() \
+                    or not parts[1].strip():
+                raise ValueError(
+                    f'{path}:{lineno}: expected `<video path><TAB><class '
+                    f'name>`, got {line!r}')
+            video, name = parts[0].strip(), parts[1].strip()
+            if not osp.isabs(video):
+                video = osp.join(base, video)
+            support.setdefault(name, []).append(video)
+    return support
+
+
+def check_support(support: Dict[str, Sequence[str]]) -> None:
+    """Check that a support set has >= 2 classes, each with a video.
+
+    Args:
+        support (dict[str, Sequence[str]]): Class name -> video paths.
+
+    Raises:
+        ValueError: On a class without videos or fewer than 2 classes.
+    """
+    empty = [name for name, videos in support.items() if len(videos) == 0]
+    if empty:
+        raise ValueError(
+            f'Support classes without any video: {empty}. Every class '
+            'needs at least one support video.')
+    if len(support) < 2:
+        raise ValueError(
+            f'Few-shot inference needs at least 2 support classes, got '
+            f'{len(support)} ({list(support)}).')
+
+
+class FewShotInferencer:
+    """Rank the support classes for each query video.
+
+    The model is built from an MMEngine config (after ``import
+    mafsar_mm``), the weights are loaded with
+    ``mmengine.runner.load_checkpoint`` and videos are decoded with the
+    config's test pipeline (``cfg.test_dataloader.dataset.pipeline``).
+    Support videos are encoded with their class text
+    (``model.encode_support``), queries without (``model.encode_query``),
+    and ``model.head.predict`` gives the scores. Classes may have
+    different numbers of shots.
+
+    Args:
+        config (str | Config | dict): Config file or object.
+        checkpoint (str, optional): Checkpoint file. Defaults to None
+            (the model as built by the config: random adapters, which is
+            only useful for tests).
+        device (str): Torch device. Defaults to 'cpu'.
+        batch_size (int): Videos per encoder pass. Defaults to 8.
+        seed (int): Seed of the pipeline's random generators (the test
+            pipeline is normally deterministic). Defaults to 0.
+    """
+
+    def __init__(self,
+                 config: Union[str, Config, dict],
+                 checkpoint: Optional[str] = None,
+                 device: str = 'cpu',
+                 batch_size: int = 8,
+                 seed: int = 0) -> None:
+        import mafsar_mm  # noqa: F401 (registers the modules)
+        from mmaction.registry import MODELS, TRANSFORMS
+        if isinstance(config, str):
+            config = Config.fromfile(config)
+        elif isinstance(config, dict) and not isinstance(config, Config):
+            config = Config(config)
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.cfg = config
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.seed = seed
+        pipeline = self._test_pipeline(config)
+        init_default_scope(config.get('default_scope', 'mmaction'))
+        self.pipeline = Compose([
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in pipeline
+        ])
+        self.model = MODELS.build(config.model)
+        if checkpoint is not None:
+            load_checkpoint(self.model, checkpoint, map_location='cpu')
+        else:
+            print_log(
+                'FewShotInferencer: no checkpoint given; using the model as '
+                'built by the config (untrained adapters).',
+                logger='current',
+                level=30)
+        self.model.to(self.device).eval()
+
+    @staticmethod
+    def _test_pipeline(cfg: Config) -> list:
+        """``cfg.test_dataloader.dataset.pipeline``, or a clear error."""
+        try:
+            pipeline = cfg.test_dataloader.dataset.pipeline
+        except (AttributeError, KeyError):
+            pipeline = None
+        if not pipeline:
+            raise ValueError(
+                'The config has no test pipeline '
+                '(cfg.test_dataloader.dataset.pipeline); the inferencer '
+                'decodes videos with it. Use a config with a '
+                'test_dataloader, e.g. one from configs/mafsar/.')
+        return list(pipeline)
+
+    def load_clip(self, path: str) -> Tensor:
+        """Decode one video with the test pipeline.
+
+        Args:
+            path (str): Video file.
+
+        Returns:
+            Tensor: uint8 clip ``[C, T, H, W]``.
+
+        Raises:
+            FileNotFoundError: If ``path`` does not exist.
+            RuntimeError: If the video cannot be decoded (names the file).
+        """
+        from mafsar_mm.datasets.few_shot_video_dataset import \
+            seeded_global_rngs
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'Video not found: {path}')
+        results = dict(
+            filename=path, label=-1, start_index=0, modality='RGB')
+        try:
+            with seeded_global_rngs(self.seed):
+                results = self.pipeline(results)
+        except Exception as e:  # decord and transforms raise many types
+            raise RuntimeError(f'Cannot read video {path}: '
+                               f'{type(e).__name__}: {e}') from e
+        if results.get('total_frames', 1) < 1:
+            raise RuntimeError(f'Cannot read video {path}: it has no '
+                               'frames.')
+        imgs = results['imgs'] if 'imgs' in results else results['inputs']
+        imgs = torch.as_tensor(np.ascontiguousarray(imgs))
+        if imgs.dim() == 5 and imgs.shape[0] == 1:
+            imgs = imgs[0]  # [1, C, T, H, W] -> [C, T, H, W]
+        if imgs.dim() != 4:
+            raise ValueError(
+                'The test pipeline must give one NCTHW clip per video '
+                f"(FormatShape('NCTHW'), num_clips=1); got shape "
+                f'{tuple(imgs.shape)} for {path}')
+        return imgs
+
+    def _load_clips(self, paths: Sequence[str]) -> Tensor:
+        """Decode and stack videos: uint8 ``[V, C, T, H, W]``."""
+        clips = [self.load_clip(p) for p in paths]
+        shapes = {tuple(c.shape) for c in clips}
+        if len(shapes) != 1:
+            raise ValueError(
+                'The test pipeline gave clips of different shapes '
+                f'{sorted(shapes)}; end it with a fixed-size crop or '
+                'resize.')
+        return torch.stack(clips)
+
+    def preprocess(self, clips: Tensor) -> Tensor:
+        """Normalise uint8 clips ``[V, C, T, H, W]`` with the model's data
+        preprocessor and move them to the device (float, same shape)."""
+        data = self.model.data_preprocessor(dict(inputs=[clips]), False)
+        return data['inputs'][0]
+
+    def _encode(self, clips: Tensor, branch: str,
+                text: Optional[Tensor] = None) -> Tensor:
+        """Encoder features ``[V, T, D']`` in batches of videos.
+
+        Args:
+            clips (Tensor): uint8 ``[V, C, T, H, W]``.
+            branch (str): ``'support'`` or ``'query'``.
+            text (Tensor, optional): Support text ``[V, D']``. Defaults to
+                None.
+        """
+        feats = []
+        for start in range(0, len(clips), self.batch_size):
+            stop = start + self.batch_size
+            batch = self.preprocess(clips[start:stop])
+            if branch == 'query':
+                feats.append(self.model.encode_query(batch))
+            else:
+                feats.append(
+                    self.model.encode_support(
+                        batch, None if text is None else text[start:stop]))
+        return torch.cat(feats)
+
+    @staticmethod
+    def parse_support(support: SupportSpec
+                      ) -> 'OrderedDict[str, List[str]]':
+        """Turn any accepted support form into ``{class: [paths]}``.
+
+        Args:
+            support (str | dict[str, Sequence[str]]): A dict of class name
+                -> video paths, a directory with one sub-folder per class,
+                or a list file of ``<path><TAB><class name>`` lines.
+
+        Returns:
+            OrderedDict[str, list[str]]: The checked support set.
+        """
+        if isinstance(support, (str, os.PathLike)):
+            support = str(support)
+            if osp.isdir(support):
+                support = support_from_dir(support)
+            elif osp.isfile(support):
+                support = support_from_list(support)
+            else:
+                raise FileNotFoundError(
+                    f'Support set not found: {support} (expected a '
+                    'directory with one sub-folder per class or a list '
+                    'file of `<path><TAB><class name>` lines).')
+        elif isinstance(support, dict):
+            support = OrderedDict(
+                (str(name), [videos] if isinstance(videos, str) else
+                 list(videos)) for name, videos in support.items())
+        else:
+            raise TypeError('support must be a dict, a directory or a '
+                            f'list file, got {type(support).__name__}')
+        check_support(support)
+        return support
+
+    @torch.no_grad()
+    def __call__(self, support: SupportSpec,
+                 queries: Union[str, Sequence[str]]) -> List[dict]:
+        """Rank the support classes for every query.
+
+        Args:
+            support (str | dict[str, Sequence[str]]): See
+                :meth:`parse_support`.
+            queries (str | Sequence[str]): Query video paths.
+
+        Returns:
+            list[dict]: One dict per query, in order: ``query`` (the
+            path), ``ranking`` (``[(class name, score), ...]``, all
+            classes, highest score first; scores are the head's
+            probabilities and sum to 1) and ``pred_class``.
+        """
+        support = self.parse_support(support)
+        if isinstance(queries, (str, os.PathLike)):
+            queries = [queries]
+        queries = [str(q) for q in queries]
+        if not queries:
+            raise ValueError('No query videos given.')
+        class_names = list(support)
+        paths = [p for name in class_names for p in support[name]]
+        labels = torch.tensor([
+            label for label, name in enumerate(class_names)
+            for _ in support[name]
+        ], device=self.device)
+        support_clips = self._load_clips(paths)
+        query_clips = self._load_clips(queries)
+        if support_clips.shape[1:] != query_clips.shape[1:]:
+            raise ValueError('Support and query clips differ in shape: '
+                             f'{tuple(support_clips.shape[1:])} vs '
+                             f'{tuple(query_clips.shape[1:])}.')
+
+        text = self.model.encode_text(class_names)  # [N, D'] or None
+        support_text = text[labels] if text is not None else None
+        support_feats = self._encode(support_clips, 'support', support_text)
+        query_feats = self._encode(query_clips, 'query')
+        scores = self.model.head.predict(support_feats, labels, query_feats,
+                                         text)  # [Q, N]
+        return [
+            self._result(path, row, class_names)
+            for path, row in zip(queries, scores.float().cpu())
+        ]
+
+    @staticmethod
+    def _result(path: str, scores: Tensor,
+                class_names: List[str]) -> dict:
+        """The result dict of one query."""
+        order = torch.argsort(scores, descending=True, stable=True)
+        ranking = [(class_names[i], float(scores[i])) for i in order]
+        return dict(query=path, ranking=ranking, pred_class=ranking[0][0])
