@@ -42,6 +42,9 @@ class CLIPVisual(BaseModule):
                 param.requires_grad_(False)
             self.visual.eval()
 
+    #: Features never depend on the class text.
+    reads_text = False
+
     def train(self, mode: bool = True) -> 'CLIPVisual':
         """Set the mode; a frozen tower stays in eval mode."""
         super().train(mode)

@@ -317,6 +317,11 @@ class CLIPViTFgMA(BaseModule):
             out = out + self.joint_scale * self.j_adapters[key](ln_2)
         return out
 
+    @property
+    def reads_text(self) -> bool:
+        """Whether support features depend on the class text (LMA)."""
+        return self.with_lma
+
     def forward(self, imgs: Tensor, text: Optional[Tensor] = None) -> Tensor:
         """Encode videos into per-frame CLIP features.
 
