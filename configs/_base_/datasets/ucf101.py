@@ -1,6 +1,6 @@
 # ucf101: prepare with
-#   python tools/data/prepare_fewshot.py ucf101 --video-root data/ucf101/videos \
-#       --out data/ucf101
+#   python tools/data/prepare_fewshot.py ucf101 \
+#       --video-root data/ucf101/videos --out data/ucf101
 _base_ = ['./fewshot_video_224.py']
 data_root = 'data/ucf101'
 train_dataloader = dict(dataset=dict(data_root=data_root))
