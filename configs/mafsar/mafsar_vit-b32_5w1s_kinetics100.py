@@ -1,19 +1,4 @@
-# MA-FSAR, CLIP ViT-B/32 (frozen, FgMA adapters), Kinetics-100 (CMN split),
-# 5-way 1-shot, OTAM.
-_base_ = [
-    '../_base_/models/mafsar_vit-b16.py', '../_base_/datasets/kinetics100.py',
-    '../_base_/schedules/adamw_iter.py', '../_base_/default_runtime.py'
-]
-
+# MA-FSAR, CLIP ViT-B/32, Kinetics-100 (CMN split), 5-way 1-shot, OTAM.
+_base_ = ['./mafsar_vit-b16_5w1s_kinetics100.py']
 clip = dict(model_name='ViT-B-32', pretrained='openai')
 model = dict(backbone=dict(clip=clip), text_encoder=dict(clip=clip))
-
-max_iters = 1000
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters // 10)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=max_iters // 20),
-    dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-6,
-         by_epoch=False, begin=0, end=max_iters)
-]
-default_hooks = dict(checkpoint=dict(interval=max_iters // 10))
