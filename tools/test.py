@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -69,4 +70,8 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mafsar_mm.engine import USER_ERRORS
+    try:
+        main()
+    except USER_ERRORS as e:  # input problems: the message says the fix
+        sys.exit(f'{type(e).__name__}: {e}')

@@ -9,6 +9,7 @@ Examples::
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -90,11 +91,19 @@ def main() -> None:
     cfg = merge_args(cfg, args)
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
-    from mafsar_mm.engine import setup_multi_process
+    from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
+    if args.resume == 'auto':
+        # the newest intact checkpoint, even if `last_checkpoint` is stale
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     setup_multi_process(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 
 
 if __name__ == '__main__':
-    main()
+    from mafsar_mm.engine import USER_ERRORS
+    try:
+        main()
+    except USER_ERRORS as e:  # input problems: the message says the fix
+        sys.exit(f'{type(e).__name__}: {e}')

@@ -14,7 +14,11 @@ default_hooks = dict(
         save_best='fewshot/acc',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    sync_buffers=dict(type='SyncBuffersHook'))
+    sync_buffers=dict(type='SyncBuffersHook'),
+    # weights_only-loadable checkpoints; slim ones (no frozen CLIP) when the
+    # CLIP has a pretrained source; checks keys/shapes on every load
+    slim_checkpoint=dict(
+        type='SlimCheckpointHook', slim='auto', check_keys=True))
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -11,7 +11,8 @@ frozen CLIP map comes from the plain open_clip visual tower (the adapters
 never change its weights).
 """
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -126,6 +127,11 @@ def compute_attention_maps(model: nn.Module,
             class's text (LMA); None runs the query branch (LSTA).
             Defaults to None.
 
+    The frozen row runs the backbone's open_clip tower alone. For
+    :class:`CLIPViTFgMA` that is exactly the frozen CLIP; for a
+    :class:`CLIPVisual` backbone it is the (possibly fine-tuned) tower,
+    the same network as the adapted row.
+
     Returns:
         dict: ``adapted`` and ``frozen``, each ``[T, L_k]`` class-token
         attention rows (summing to 1); ``grid`` (patch rows, columns);
@@ -136,23 +142,17 @@ def compute_attention_maps(model: nn.Module,
     tower = _visual_tower(backbone)
     imgs = clip[None]  # [1, C, T, H, W]
     num_frames = clip.shape[1]
-    if class_name is not None:
-        text = model.encode_text([class_name])
-        if text is None:
-            raise ValueError('--class-name needs a model with a text '
-                             'encoder.')
-
-        def run_adapted():
-            model.encode_support(imgs, text)
+    if class_name is None:
+        run_adapted = partial(model.encode_query, imgs)
     else:
-
-        def run_adapted():
-            model.encode_query(imgs)
-
+        text = model.encode_text([class_name])  # [1, D']
+        if text is None:
+            raise ValueError('class_name needs a model with a text '
+                             'encoder.')
+        run_adapted = partial(model.encode_support, imgs, text)
     adapted = class_token_attention(tower, run_adapted, num_frames)
     frames = clip.transpose(0, 1)  # [T, C, H, W]
-    frozen = class_token_attention(tower, lambda: tower(frames),
-                                   num_frames)
+    frozen = class_token_attention(tower, lambda: tower(frames), num_frames)
     grid = tuple(tower.grid_size)
     return dict(
         adapted=adapted,
@@ -163,8 +163,8 @@ def compute_attention_maps(model: nn.Module,
         frozen_keys=_extra_key_names(None, frozen.shape[1], grid, False))
 
 
-def _extra_key_names(backbone: nn.Module, num_keys: int,
-                     grid: Tuple[int, int], with_text: bool) -> List[str]:
+def _extra_key_names(backbone: nn.Module, num_keys: int, grid: Tuple[int, int],
+                     with_text: bool) -> List[str]:
     """Names of the non-patch keys: ``'cls'``, then the extra tokens of
     :class:`CLIPViTFgMA`'s LMA/LSTA (``'gta'``, ``'text'``)."""
     extras = num_keys - grid[0] * grid[1] - 1
@@ -194,7 +194,8 @@ def patch_maps(rows: Tensor, grid: Tuple[int, int]) -> Tensor:
     return rows[:, 1:1 + num].reshape(-1, grid[0], grid[1])
 
 
-def grid_image_size(num_frames: int, cell_size: int = 160,
+def grid_image_size(num_frames: int,
+                    cell_size: int = 160,
                     title_height: int = 24,
                     num_rows: int = 2) -> Tuple[int, int]:
     """Pixel size ``(width, height)`` of :func:`draw_attention_grid`'s

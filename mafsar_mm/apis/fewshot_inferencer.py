@@ -28,8 +28,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from torch import Tensor
 
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v',
-                    '.mpg', '.mpeg', '.flv', '.wmv', '.3gp', '.ogv')
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
+                    '.mpeg', '.flv', '.wmv', '.3gp', '.ogv')
 
 SupportSpec = Union[str, Dict[str, Sequence[str]]]
 
@@ -43,9 +43,9 @@ def _video_files(folder: str) -> List[str]:
     ]
 
 
-def support_from_dir(root: str,
-                     underscores_to_spaces: bool = True
-                     ) -> 'OrderedDict[str, List[str]]':
+def support_from_dir(
+        root: str,
+        underscores_to_spaces: bool = True) -> 'OrderedDict[str, List[str]]':
     """Read a support set laid out as one sub-folder per class.
 
     Args:
@@ -136,8 +136,8 @@ class FewShotInferencer:
     """Rank the support classes for each query video.
 
     The model is built from an MMEngine config (after ``import
-    mafsar_mm``), the weights are loaded with
-    ``mmengine.runner.load_checkpoint`` and videos are decoded with the
+    mafsar_mm``), the weights are loaded with MMEngine's checkpoint
+    loaders (see :meth:`_load_weights`) and videos are decoded with the
     config's test pipeline (``cfg.test_dataloader.dataset.pipeline``).
     Support videos are encoded with their class text
     (``model.encode_support``), queries without (``model.encode_query``),
@@ -176,12 +176,11 @@ class FewShotInferencer:
         pipeline = self._test_pipeline(config)
         init_default_scope(config.get('default_scope', 'mmaction'))
         self.pipeline = Compose([
-            TRANSFORMS.build(t) if isinstance(t, dict) else t
-            for t in pipeline
+            TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline
         ])
         self.model = MODELS.build(config.model)
         if checkpoint is not None:
-            load_checkpoint(self.model, checkpoint, map_location='cpu')
+            self._load_weights(checkpoint)
         else:
             print_log(
                 'FewShotInferencer: no checkpoint given; using the model as '
@@ -189,6 +188,21 @@ class FewShotInferencer:
                 logger='current',
                 level=30)
         self.model.to(self.device).eval()
+
+    def _load_weights(self, checkpoint: str) -> None:
+        """Load a checkpoint into the model.
+
+        Uses :func:`mafsar_mm.engine.load_model_checkpoint` when the
+        package has it (slim checkpoints without the frozen CLIP, key
+        checks), else ``mmengine.runner.load_checkpoint``; local files go
+        through our safe loader either way.
+        """
+        from mafsar_mm import engine
+        load = getattr(engine, 'load_model_checkpoint', None)
+        if load is not None:
+            load(self.model, checkpoint, map_location='cpu')
+        else:
+            load_checkpoint(self.model, checkpoint, map_location='cpu')
 
     @staticmethod
     def _test_pipeline(cfg: Config) -> list:
@@ -222,8 +236,7 @@ class FewShotInferencer:
             seeded_global_rngs
         if not osp.isfile(path):
             raise FileNotFoundError(f'Video not found: {path}')
-        results = dict(
-            filename=path, label=-1, start_index=0, modality='RGB')
+        results = dict(filename=path, label=-1, start_index=0, modality='RGB')
         try:
             with seeded_global_rngs(self.seed):
                 results = self.pipeline(results)
@@ -261,7 +274,9 @@ class FewShotInferencer:
         data = self.model.data_preprocessor(dict(inputs=[clips]), False)
         return data['inputs'][0]
 
-    def _encode(self, clips: Tensor, branch: str,
+    def _encode(self,
+                clips: Tensor,
+                branch: str,
                 text: Optional[Tensor] = None) -> Tensor:
         """Encoder features ``[V, T, D']`` in batches of videos.
 
@@ -284,8 +299,7 @@ class FewShotInferencer:
         return torch.cat(feats)
 
     @staticmethod
-    def parse_support(support: SupportSpec
-                      ) -> 'OrderedDict[str, List[str]]':
+    def parse_support(support: SupportSpec) -> 'OrderedDict[str, List[str]]':
         """Turn any accepted support form into ``{class: [paths]}``.
 
         Args:
@@ -309,8 +323,9 @@ class FewShotInferencer:
                     'file of `<path><TAB><class name>` lines).')
         elif isinstance(support, dict):
             support = OrderedDict(
-                (str(name), [videos] if isinstance(videos, str) else
-                 list(videos)) for name, videos in support.items())
+                (str(name),
+                 [videos] if isinstance(videos, str) else list(videos))
+                for name, videos in support.items())
         else:
             raise TypeError('support must be a dict, a directory or a '
                             f'list file, got {type(support).__name__}')
@@ -341,10 +356,11 @@ class FewShotInferencer:
             raise ValueError('No query videos given.')
         class_names = list(support)
         paths = [p for name in class_names for p in support[name]]
-        labels = torch.tensor([
+        labels = [
             label for label, name in enumerate(class_names)
             for _ in support[name]
-        ], device=self.device)
+        ]
+        labels = torch.tensor(labels, device=self.device)  # [S]
         support_clips = self._load_clips(paths)
         query_clips = self._load_clips(queries)
         if support_clips.shape[1:] != query_clips.shape[1:]:
@@ -358,14 +374,14 @@ class FewShotInferencer:
         query_feats = self._encode(query_clips, 'query')
         scores = self.model.head.predict(support_feats, labels, query_feats,
                                          text)  # [Q, N]
+        scores = scores.float().cpu()
         return [
             self._result(path, row, class_names)
-            for path, row in zip(queries, scores.float().cpu())
+            for path, row in zip(queries, scores)
         ]
 
     @staticmethod
-    def _result(path: str, scores: Tensor,
-                class_names: List[str]) -> dict:
+    def _result(path: str, scores: Tensor, class_names: List[str]) -> dict:
         """The result dict of one query."""
         order = torch.argsort(scores, descending=True, stable=True)
         ranking = [(class_names[i], float(scores[i])) for i in order]

@@ -1,53 +1,273 @@
-"""Safer loading of local checkpoints for torch >= 2.6.
+"""Safe loading of local checkpoints, and finding the one to resume from.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, which rejects
-MMEngine's full training checkpoints (they pickle the message hub).
-Local files are first loaded with ``weights_only=True``; only when that
-fails, and unless ``MAFSAR_WEIGHTS_ONLY=1`` is set, they are loaded again
-with full unpickling, with a warning. Full unpickling runs code from the
-file: load only checkpoints you trust.
-"""
-import os
-import pickle
+stock MMEngine training checkpoints: their message hub pickles
+``HistoryBuffer`` objects (with bound methods, i.e. ``builtins.getattr``)
+and numpy arrays. Checkpoints written by our Runner configs contain only
+tensors and plain Python types instead (:class:`SlimCheckpointHook` stores
+the message hub with :func:`to_weights_only_types` and restores it with
+:func:`from_weights_only_types`), so they load with ``weights_only=True``.
 
+:func:`load_local_checkpoint` (MMEngine's loader for local files once
+``mafsar_mm`` is imported) always tries ``weights_only=True`` first. Full
+unpickling is a separate, explicit step: it runs code stored in the file,
+so it is only done for files you trust, when you ask for it with
+``MAFSAR_WEIGHTS_ONLY=0`` (or ``weights_only=False``); otherwise loading
+stops with :class:`UnsafeCheckpointError` naming the offending types.
+"""
+import glob
+import os
+import os.path as osp
+import pickle
+import re
+import zipfile
+from collections import OrderedDict
+from typing import Any, Optional
+
+import numpy as np
 import torch
-from mmengine.logging import print_log
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 
+#: Environment variable: ``0`` allows full unpickling of checkpoints that
+#: ``weights_only=True`` rejects (trusted files only); ``1`` (default)
+#: refuses.
+WEIGHTS_ONLY_ENV = 'MAFSAR_WEIGHTS_ONLY'
 
-def load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """Load a local checkpoint, ``weights_only`` first.
+_TYPE_TAG = '__mafsar_type__'
+_CKPT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used; the message says why and what to
+    do."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The file needs full unpickling, which was not allowed."""
+
+
+class CorruptCheckpointError(CheckpointError):
+    """The file is not a readable torch checkpoint (e.g. truncated)."""
+
+
+def _allow_full_unpickling(weights_only: Optional[bool]) -> bool:
+    if weights_only is not None:
+        return not weights_only
+    value = os.environ.get(WEIGHTS_ONLY_ENV, '1').strip()
+    if value not in ('0', '1'):
+        raise ValueError(f'{WEIGHTS_ONLY_ENV} must be 0 or 1, got '
+                         f'{value!r}')
+    return value == '0'
+
+
+def _unsafe_globals(filename: str) -> list:
+    try:
+        return torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except Exception:  # only used to explain an error
+        return []
+
+
+def load_local_checkpoint(filename: str,
+                          map_location=None,
+                          weights_only: Optional[bool] = None) -> dict:
+    """Load a local checkpoint with ``weights_only=True`` if possible.
+
+    When ``torch.load(weights_only=True)`` rejects the file, it is loaded
+    with full unpickling only if that is explicitly allowed (argument
+    ``weights_only=False``, or ``MAFSAR_WEIGHTS_ONLY=0`` when the argument
+    is None), with a warning. Full unpickling can run arbitrary code from
+    the file: allow it only for checkpoints you trust.
 
     Args:
         filename (str): Checkpoint path.
-        map_location: As for ``torch.load``.
+        map_location: As for ``torch.load``. Defaults to None.
+        weights_only (bool, optional): True refuses full unpickling, False
+            allows it. Defaults to None (read ``MAFSAR_WEIGHTS_ONLY``,
+            which defaults to 1: refuse).
 
     Returns:
         dict: The loaded checkpoint.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        CorruptCheckpointError: If the file is not a readable checkpoint.
+        UnsafeCheckpointError: If it needs full unpickling and that is not
+            allowed.
     """
-    filename = os.path.expanduser(filename)
-    if not os.path.isfile(filename):
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint not found: {filename}')
     try:
         return torch.load(
             filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        if os.environ.get('MAFSAR_WEIGHTS_ONLY', '0') == '1':
-            raise RuntimeError(
-                f'{filename} cannot be loaded with weights_only=True '
-                f'({e}) and MAFSAR_WEIGHTS_ONLY=1 forbids full '
-                'unpickling.') from e
-        print_log(
-            f'{filename} needs full unpickling (weights_only=False); '
-            'doing so. Only load checkpoints you trust; set '
-            'MAFSAR_WEIGHTS_ONLY=1 to refuse.',
-            logger='current',
-            level=30)
-        return torch.load(
-            filename, map_location=map_location, weights_only=False)
+        reason = e
+    except (RuntimeError, EOFError, zipfile.BadZipFile) as e:
+        if is_intact_checkpoint(filename):
+            raise  # e.g. a CUDA checkpoint without CUDA: torch says so
+        raise CorruptCheckpointError(
+            f'{filename} is not a readable torch checkpoint (truncated or '
+            f'corrupt?): {type(e).__name__}: {str(e).splitlines()[0]}'
+        ) from None
+    if not _allow_full_unpickling(weights_only):
+        found = _unsafe_globals(filename)
+        raise UnsafeCheckpointError(
+            f'{filename} cannot be loaded with torch.load(weights_only='
+            f'True): it pickles types outside the allowed set '
+            f'({", ".join(found) or str(reason).splitlines()[0]}). '
+            'Checkpoints saved by mafsar_mm configs do not; this one was '
+            'probably written by another tool or an older version. If you '
+            f'trust the file, set {WEIGHTS_ONLY_ENV}=0 to load it with '
+            'full unpickling (this can run code stored in the file).')
+    print_log(
+        f'Loading {filename} with full unpickling (weights_only=False) '
+        f'because {WEIGHTS_ONLY_ENV}=0 allows it. Only do this for '
+        'checkpoints you trust.',
+        logger='current',
+        level=30)
+    return torch.load(filename, map_location=map_location, weights_only=False)
 
 
 def register_checkpoint_loader() -> None:
     """Make MMEngine use :func:`load_local_checkpoint` for local files."""
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True)
+
+
+def _array_to_plain(array: np.ndarray) -> dict:
+    try:
+        data = torch.from_numpy(np.ascontiguousarray(array).copy())
+    except TypeError:  # object, str, ... dtypes
+        data = array.tolist()
+    return {_TYPE_TAG: 'ndarray', 'data': data, 'dtype': str(array.dtype)}
+
+
+def to_weights_only_types(obj: Any) -> Any:
+    """Replace the numpy and MMEngine objects of a message hub or meta
+    dict by tensors and plain types that ``weights_only=True`` accepts.
+
+    ``HistoryBuffer`` and ``np.ndarray`` become tagged dicts (exact:
+    arrays of numeric dtypes are kept as tensors of the same dtype), numpy
+    scalars become Python scalars. :func:`from_weights_only_types` undoes
+    it.
+
+    Args:
+        obj: A (nested) dict, list, tuple or leaf.
+
+    Returns:
+        The converted object (containers are copied).
+    """
+    if isinstance(obj, HistoryBuffer):
+        log, count = obj.data
+        return {
+            _TYPE_TAG: 'HistoryBuffer',
+            'log_history': _array_to_plain(log),
+            'count_history': _array_to_plain(count),
+            'max_length': int(obj.max_length)
+        }
+    if isinstance(obj, np.ndarray):
+        return _array_to_plain(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        out = type(obj)() if isinstance(obj, OrderedDict) else {}
+        for key, value in obj.items():
+            out[key] = to_weights_only_types(value)
+        return out
+    if isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
+        return type(obj)(to_weights_only_types(v) for v in obj)
+    return obj
+
+
+def from_weights_only_types(obj: Any) -> Any:
+    """Inverse of :func:`to_weights_only_types`.
+
+    Args:
+        obj: A converted (nested) object; unconverted parts pass through.
+
+    Returns:
+        The object with ``HistoryBuffer`` and ``np.ndarray`` restored.
+    """
+    if isinstance(obj, dict):
+        tag = obj.get(_TYPE_TAG)
+        if tag == 'ndarray':
+            data = obj['data']
+            if isinstance(data, torch.Tensor):
+                return data.numpy()
+            return np.array(data, dtype=obj['dtype'])
+        if tag == 'HistoryBuffer':
+            return HistoryBuffer(
+                from_weights_only_types(obj['log_history']),
+                from_weights_only_types(obj['count_history']),
+                obj['max_length'])
+        out = type(obj)() if isinstance(obj, OrderedDict) else {}
+        for key, value in obj.items():
+            out[key] = from_weights_only_types(value)
+        return out
+    if isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
+        return type(obj)(from_weights_only_types(v) for v in obj)
+    return obj
+
+
+def is_intact_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a complete torch zip checkpoint (a truncated
+    file lacks the zip directory at its end). Cheap: nothing is
+    unpickled."""
+    if not osp.isfile(path) or not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.endswith('data.pkl') for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def find_resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` (without a path) continues from.
+
+    The path recorded in ``work_dir/last_checkpoint`` when that file is
+    intact; otherwise (record missing, empty, pointing at a missing or
+    truncated file) the newest intact ``iter_*.pth``/``epoch_*.pth`` in
+    ``work_dir``, with a warning.
+
+    Args:
+        work_dir (str): The run's work directory.
+
+    Returns:
+        str | None: The checkpoint, or None when the work dir has no
+        checkpoint and no ``last_checkpoint`` (training starts from
+        scratch).
+
+    Raises:
+        CorruptCheckpointError: If ``last_checkpoint`` exists but neither
+            it nor any other checkpoint in ``work_dir`` is intact.
+    """
+    recorded = None
+    record = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(record):
+        with open(record) as f:
+            recorded = f.read().strip() or None
+        if recorded is not None and is_intact_checkpoint(recorded):
+            return recorded
+    found = []
+    for path in glob.glob(osp.join(glob.escape(work_dir), '*.pth')):
+        match = _CKPT_NAME.match(osp.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    for _, path in sorted(found, reverse=True):
+        if is_intact_checkpoint(path):
+            if osp.isfile(record):
+                print_log(
+                    f'{record} names {recorded!r}, which is missing or '
+                    f'incomplete; resuming from {path} instead.',
+                    logger='current',
+                    level=30)
+            return path
+    if osp.isfile(record):
+        raise CorruptCheckpointError(
+            f'{record} names {recorded!r}, which is missing or incomplete, '
+            f'and {work_dir} holds no other intact iter_*.pth/epoch_*.pth. '
+            'Delete last_checkpoint to train from scratch, or resume from '
+            'a checkpoint given explicitly (--resume PATH).')
+    return None

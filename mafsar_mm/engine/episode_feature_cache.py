@@ -94,9 +94,25 @@ class EpisodeFeatureCache:
             self.feats[path] = (query[i].cpu(), support[i].cpu())
 
     def build(self) -> 'EpisodeFeatureCache':
-        """Encode this rank's share of the videos and gather all ranks'."""
+        """Encode this rank's share of the videos and gather all ranks'.
+
+        Bad videos (unreadable, empty, too short) behave as in the plain
+        path: with ``bad_video='replace'`` episodes use another video of
+        the class (logged once, when first needed); with ``'error'`` (the
+        test default) a :class:`BadVideoError` names the file. Here it is
+        raised for any bad video of the split, before any episode runs,
+        and on every rank (the bad lists are gathered first, so no rank is
+        left waiting).
+        """
         rank, world_size = get_dist_info()
-        videos = self.dataset.video_list()[rank::world_size]
+        stop_early = self.dataset.bad_video == 'error'
+        # Whole encoder batches are dealt out over ranks, so every video is
+        # encoded in the same batch (bit-identical features: matmul results
+        # depend on the batch) whatever the number of processes.
+        videos = self.dataset.video_list()
+        size = self.batch_size
+        batches = [videos[i:i + size] for i in range(0, len(videos), size)]
+        videos = [v for batch in batches[rank::world_size] for v in batch]
         loader = DataLoader(
             _VideoClips(self.dataset, videos),
             batch_size=self.batch_size,
@@ -106,11 +122,11 @@ class EpisodeFeatureCache:
             good = []
             for path, label, clip, reason in batch:
                 if clip is None:
-                    if self.dataset.bad_video == 'error':
-                        raise BadVideoError(path, reason)
                     self.bad[path] = reason
                 else:
                     good.append((path, label, clip))
+            if stop_early and self.bad:
+                break
             if good:
                 self._encode(good)
         if world_size > 1:
@@ -118,6 +134,12 @@ class EpisodeFeatureCache:
             for feats, bad in parts:
                 self.feats.update(feats)
                 self.bad.update(bad)
+        if stop_early and self.bad:
+            path = sorted(self.bad)[0]
+            reason = self.bad[path]
+            if len(self.bad) > 1:
+                reason += f' (and {len(self.bad) - 1} more bad videos)'
+            raise BadVideoError(path, reason)
         return self
 
     def _lookup(self, path: str, seed: int) -> Tuple[Tensor, Tensor]:

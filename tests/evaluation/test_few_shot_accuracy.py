@@ -37,3 +37,25 @@ def test_metric_per_episode_accuracy_in_percent():
     assert out['acc'] == pytest.approx(80.0)
     assert out['ci95'] == pytest.approx(100 * 1.96 * accs.std() / 2 ** 0.5)
     assert out['episodes'] == 2
+
+
+def test_metric_dumps_per_query_predictions(tmp_path):
+    import json
+    out = tmp_path / 'sub' / 'queries.json'
+    metric = FewShotAccuracy(query_dump_file=str(out))
+    s = BaseDataElement(
+        metainfo=dict(
+            episode_id=3,
+            class_names=['a', 'b'],
+            video_ids=['sa', 'sb', 'qa', 'qb']))
+    s.pred_labels = torch.tensor([1, 1])
+    s.query_labels = torch.tensor([0, 1])
+    metric.process({}, [s])
+    metrics = metric.compute_metrics(metric.results)
+    assert set(metrics) == {'acc', 'ci95', 'episodes'}
+    assert metrics['acc'] == pytest.approx(50.0)
+    episodes = json.loads(out.read_text())['episodes']
+    assert episodes == [
+        dict(episode_id=3, class_names=['a', 'b'], query_labels=[0, 1],
+             pred_labels=[1, 1], query_video_ids=['qa', 'qb'])
+    ]

@@ -16,9 +16,10 @@ References:
       layout (batch first, class token first, patch dropout, ``ln_pre``).
 """
 from functools import partial
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from open_clip.transformer import ResidualAttentionBlock
@@ -116,6 +117,13 @@ class CLIPViTFgMA(BaseModule):
             ``dict(type='GELU')``.
         with_cp (bool): Gradient checkpointing over each block. Defaults to
             False.
+        fused_attn (bool): Run the frozen attentions through
+            :meth:`_frozen_attention` (contiguous batch-first projections,
+            ``F.scaled_dot_product_attention``, and one q/k/v projection of
+            the frame tokens shared by the plain and the multimodal
+            attention of ``lma_mode='parallel'``); False calls the block's
+            ``nn.MultiheadAttention`` for every attention. Same results up
+            to float rounding. Defaults to True.
         frozen (bool): Freeze the CLIP tower (and keep it in eval mode).
             Defaults to True.
         init_cfg (dict, optional): MMEngine init config (for the adapters;
@@ -139,6 +147,7 @@ class CLIPViTFgMA(BaseModule):
                  text_dim: Optional[int] = None,
                  act_cfg: dict = dict(type='GELU'),
                  with_cp: bool = False,
+                 fused_attn: bool = True,
                  frozen: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -189,6 +198,8 @@ class CLIPViTFgMA(BaseModule):
         self.lma_mode = lma_mode
         self.gta_residual = gta_residual
         self.with_cp = with_cp
+        self.fused_attn = fused_attn and all(
+            self._fusable(blk.attn) for blk in transformer.resblocks)
         self.text_dim = text_dim or self.output_dim
         keys = [str(i) for i in self.adapted_layers]
         dims = self.embed_dims
@@ -252,6 +263,78 @@ class CLIPViTFgMA(BaseModule):
             self.visual.eval()
         return self
 
+    @staticmethod
+    def _fusable(attn: nn.MultiheadAttention) -> bool:
+        """Whether :meth:`_frozen_attention` reproduces ``attn``: packed
+        q/k/v weights, batch first, no extra key/value biases."""
+        return (attn.batch_first and attn._qkv_same_embed_dim
+                and attn.in_proj_weight is not None and attn.bias_k is None
+                and not attn.add_zero_attn)
+
+    def _frozen_attention(
+            self, blk: ResidualAttentionBlock, ln_x: Tensor,
+            ln_extra: Optional[Tensor], plain: bool
+    ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """The block's frozen multi-head self-attention, frame tokens as
+        queries (``ls_1`` applied).
+
+        The math of ``blk.attention`` (``nn.MultiheadAttention``): q/k/v
+        projection, scaled dot-product attention per head, output
+        projection. It is computed here so that (1) the projections run
+        on contiguous batch-first tensors: ``nn.MultiheadAttention``
+        transposes to sequence first, and ``torch.matmul`` with a frozen
+        weight and a non-contiguous input that needs grad falls back to a
+        batched matmul over an expanded weight, much slower on CPU; and
+        (2) the q/k/v of the frame tokens are computed once for both the
+        plain attention and the multimodal one (whose extra keys/values
+        only need their own k/v projection).
+
+        Args:
+            blk (ResidualAttentionBlock): The block.
+            ln_x (Tensor): ``[B, L, D]`` normalised frame tokens (queries,
+                keys and values).
+            ln_extra (Tensor, optional): ``[B, E, D]`` normalised extra
+                tokens (keys and values only).
+            plain (bool): Also return the attention over ``ln_x`` alone
+                when ``ln_extra`` is given.
+
+        Returns:
+            tuple: ``(attn_x, attn_mm)``, each ``[B, L, D]`` or None:
+            ``attn_x`` attends over ``ln_x`` (given when ``plain`` or
+            ``ln_extra`` is None), ``attn_mm`` over ``[ln_x, ln_extra]``
+            (None without ``ln_extra``).
+        """
+        attn = blk.attn
+        batch, length, dims = ln_x.shape
+        heads = attn.num_heads
+        weight, bias = attn.in_proj_weight, attn.in_proj_bias
+        drop = attn.dropout if attn.training else 0.0
+
+        def split_heads(t: Tensor, parts: int) -> List[Tensor]:
+            # [B, L', parts * D] -> parts x [B, heads, L', D / heads]
+            t = t.unflatten(-1, (parts, heads, dims // heads))
+            return t.permute(2, 0, 3, 1, 4).unbind(0)
+
+        def merge(o: Tensor) -> Tensor:
+            # [B, heads, L, D / heads] -> [B, L, D] -> output projection
+            o = o.transpose(1, 2).reshape(batch, length, dims)
+            return blk.ls_1(
+                F.linear(o, attn.out_proj.weight, attn.out_proj.bias))
+
+        q, k, v = split_heads(F.linear(ln_x, weight, bias), 3)
+        attn_x = attn_mm = None
+        if ln_extra is None or plain:
+            attn_x = merge(F.scaled_dot_product_attention(
+                q, k, v, dropout_p=drop))
+        if ln_extra is not None:
+            k_e, v_e = split_heads(
+                F.linear(ln_extra, weight[dims:],
+                         None if bias is None else bias[dims:]), 2)
+            attn_mm = merge(F.scaled_dot_product_attention(
+                q, torch.cat([k, k_e], 2), torch.cat([v, v_e], 2),
+                dropout_p=drop))
+        return attn_x, attn_mm
+
     def _text_token(self, key: str, text: Tensor, num_videos: int,
                     num_frames: int) -> Tensor:
         """Project the video text features into the block's width and
@@ -273,7 +356,7 @@ class CLIPViTFgMA(BaseModule):
         # GTA: the T class tokens of each video as one sequence
         if self.with_gta:
             cls = x[:, 0].reshape(num_videos, num_frames, dims)  # [V, T, D]
-            attn_t = blk.ls_1(blk.attention(blk.ln_1(cls)))
+            attn_t = self._plain_attention(blk, blk.ln_1(cls))
             cls = cls + self.t_adapters[key](attn_t)  # c' = c + A_T(...)
             cls = cls.reshape(num_videos * num_frames, 1, dims)
             if self.with_lma and self.gta_residual == 'token':
@@ -291,24 +374,31 @@ class CLIPViTFgMA(BaseModule):
             else:
                 adapter = (self.m_adapters if self.st_adapters is None else
                            self.st_adapters)[key]
-            if extras:
-                # keys/values [X_t, c'_t, text_t]: [V*T, N+1+E, D]; only the
-                # N+1 frame tokens query (= select the first N+1 outputs)
+            parallel = self.lma_mode == 'parallel'
+            attn_x = None
+            if extras and self.fused_attn:
+                # keys/values [X_t, c'_t, text_t]; only the N+1 frame tokens
+                # query (= select the first N+1 outputs)
+                attn_x, attn_mm = self._frozen_attention(
+                    blk, ln_x, blk.ln_1(torch.cat(extras, 1)), parallel)
+            elif extras:
+                # keys/values [X_t, c'_t, text_t]: [V*T, N+1+E, D]
                 kv = torch.cat([ln_x, blk.ln_1(torch.cat(extras, 1))], 1)
                 attn_mm = blk.ls_1(blk.attention(ln_x, kv, kv))
             else:
                 attn_mm = None
-            if self.lma_mode == 'parallel':
-                attn_x = blk.ls_1(blk.attention(ln_x))
+            if attn_x is None and (parallel or attn_mm is None):
+                attn_x = self._plain_attention(blk, ln_x)
+            if parallel:
                 if attn_mm is None:
                     attn_mm = attn_x
                 x = x + attn_x + adapter(attn_mm)
             else:  # serial: Z' = Z + A(MSA(LN1(Z))), adapter with skip
                 if attn_mm is None:
-                    attn_mm = blk.ls_1(blk.attention(ln_x))
+                    attn_mm = attn_x
                 x = x + adapter(attn_mm)
         else:
-            x = x + blk.ls_1(blk.attention(ln_x))
+            x = x + self._plain_attention(blk, ln_x)
 
         # joint adaptation: X' + MLP(LN2(X')) + s * A_J(LN2(X'))
         ln_2 = blk.ln_2(x)
@@ -316,6 +406,14 @@ class CLIPViTFgMA(BaseModule):
         if self.with_joint:
             out = out + self.joint_scale * self.j_adapters[key](ln_2)
         return out
+
+    def _plain_attention(self, blk: ResidualAttentionBlock,
+                         ln_x: Tensor) -> Tensor:
+        """The block's frozen self-attention over ``ln_x`` (``ls_1``
+        applied)."""
+        if self.fused_attn:
+            return self._frozen_attention(blk, ln_x, None, True)[0]
+        return blk.ls_1(blk.attention(ln_x))
 
     @property
     def reads_text(self) -> bool:

@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 TEXT_LOSSES = ('kl', 'ce')
+FUSIONS = ('arithmetic', 'geometric')
 
 
 def kl_to_onehot(logits: Tensor, labels: Tensor,
@@ -40,6 +41,18 @@ class FewShotHead(BaseModule):
         L = alpha * (L_S2T + L_Q2T) / 2 + (1 - alpha) * L_Q2S
         p = alpha * p_Q2T + (1 - alpha) * p_Q2S
 
+    (``predict_alpha`` replaces ``alpha`` in the prediction when given).
+    ``fusion='geometric'`` fuses as CLIP-FSAR does at inference (its
+    ``TRAIN.COMBINE`` branch, ``TEXT_COFF`` = 0.9, in
+    ``CNN_OTAM_CLIPFSAR.forward``, github.com/alibaba-mmai-research/
+    CLIP-FSAR, ``models/base/few_shot.py``)::
+
+        p ~ p_Q2T ** predict_alpha * p_Q2S ** (1 - predict_alpha)
+
+    renormalised over the N classes, where ``p_Q2S`` may use its own
+    temperature ``predict_match_scale`` (CLIP-FSAR: ``softmax((8 - d) /
+    8)``, i.e. 1/8 on the logits ``-d``).
+
     Args:
         matcher (dict): Config of the matcher (``MODELS``).
         neck (dict, optional): Config of the prototype module, called as
@@ -60,6 +73,13 @@ class FewShotHead(BaseModule):
             or ``'ce'``. Defaults to 'kl'.
         kl_target_scale (float): Sharpness of the KL target. Defaults to
             10.0 (ActionCLIP).
+        fusion (str): How the prediction fuses the text and matching
+            probabilities: ``'arithmetic'`` (weighted sum, SPEC.md 2.4)
+            or ``'geometric'`` (weighted product, CLIP-FSAR). Defaults to
+            'arithmetic'.
+        predict_match_scale (float, optional): Multiplies the matcher's
+            logits (instead of ``match_scale``) before the softmax of the
+            prediction. Defaults to None (``match_scale``).
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -74,6 +94,8 @@ class FewShotHead(BaseModule):
                  learnable_text_scale: bool = True,
                  text_loss: str = 'kl',
                  kl_target_scale: float = 10.0,
+                 fusion: str = 'arithmetic',
+                 predict_match_scale: Optional[float] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         predict_alpha = alpha if predict_alpha is None else predict_alpha
@@ -84,14 +106,21 @@ class FewShotHead(BaseModule):
         if text_loss not in TEXT_LOSSES:
             raise ValueError(f'text_loss must be one of {TEXT_LOSSES}, got '
                              f'{text_loss!r}')
-        if match_scale <= 0 or text_logit_scale <= 0:
-            raise ValueError('match_scale and text_logit_scale must be > 0')
+        if fusion not in FUSIONS:
+            raise ValueError(f'fusion must be one of {FUSIONS}, got '
+                             f'{fusion!r}')
+        if match_scale <= 0 or text_logit_scale <= 0 or (
+                predict_match_scale is not None and predict_match_scale <= 0):
+            raise ValueError('match_scale, predict_match_scale and '
+                             'text_logit_scale must be > 0')
         self.matcher = MODELS.build(matcher)
         self.neck = MODELS.build(neck) if neck is not None else None
         self.alpha = alpha
         self.predict_alpha = predict_alpha
         self.text_loss = text_loss
         self.kl_target_scale = kl_target_scale
+        self.fusion = fusion
+        self.predict_match_scale = predict_match_scale
         log_scale = torch.tensor(math.log(match_scale))
         if learnable_match_scale:
             self.log_match_scale = nn.Parameter(log_scale)
@@ -195,7 +224,17 @@ class FewShotHead(BaseModule):
 
     def predict_by_feat(self, outputs: Dict[str, Tensor]) -> Tensor:
         """Fuse the matcher's and the text branch's probabilities."""
-        probs = F.softmax(outputs['match'], dim=1)
+        match = outputs['match']
+        if self.predict_match_scale is not None:
+            # undo the training scale, apply the prediction one
+            match = match * (self.predict_match_scale /
+                             self.log_match_scale.exp())
+        if self.predict_alpha > 0 and self.fusion == 'geometric':
+            log_probs = (
+                self.predict_alpha * F.log_softmax(outputs['q2t'], dim=1) +
+                (1 - self.predict_alpha) * F.log_softmax(match, dim=1))
+            return F.softmax(log_probs, dim=1)
+        probs = F.softmax(match, dim=1)
         if self.predict_alpha > 0:
             probs = (self.predict_alpha * F.softmax(outputs['q2t'], dim=1) +
                      (1 - self.predict_alpha) * probs)

@@ -141,12 +141,19 @@ class CLIPTextEncoder(BaseModule):
         if isinstance(class_names, str):
             class_names = [class_names]
         prompts = [self.template.format(name) for name in class_names]
+        # One prompt per pass: matmul results change in the last bits with
+        # the batch size, so a batch would make a name's feature depend on
+        # the other names encoded with it (and, through the cache, on the
+        # run's history). Single passes keep cached, uncached and resumed
+        # runs bit-identical.
         if not self.use_cache:
-            return self.encode_tokens(self.tokenizer(prompts))
+            return torch.cat([self._encode_prompt(p) for p in prompts])
         missing: List[str] = list(
             dict.fromkeys(p for p in prompts if p not in self._cache))
-        if missing:
-            feats = self.encode_tokens(self.tokenizer(missing))
-            for prompt, feat in zip(missing, feats.cpu()):
-                self._cache[prompt] = feat.clone()
+        for prompt in missing:
+            self._cache[prompt] = self._encode_prompt(prompt)[0].cpu()
         return torch.stack([self._cache[p] for p in prompts]).to(self.device)
+
+    def _encode_prompt(self, prompt: str) -> Tensor:
+        """``[1, D']`` feature of one prompt."""
+        return self.encode_tokens(self.tokenizer([prompt]))

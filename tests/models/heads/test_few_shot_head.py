@@ -95,3 +95,43 @@ def test_learnable_scales_receive_gradients():
     assert head.log_match_scale.grad is not None
     assert head.log_text_scale.grad is not None
     assert head.log_text_scale.item() == pytest.approx(math.log(1 / 0.07))
+
+
+def test_geometric_fusion_and_predict_match_scale_follow_clipfsar():
+    # CLIP-FSAR's COMBINE: p ~ p_text^0.9 * softmax(-d / 8)^0.1
+    s, sl, q, ql, text = episode()
+    head = FewShotHead(
+        matcher=dict(type='OTAMMatcher'), alpha=0.75, predict_alpha=0.9,
+        text_loss='ce', text_logit_scale=1.0, fusion='geometric',
+        predict_match_scale=1 / 8)
+    out = head(s, sl, q, text)
+    raw = head.matcher(s, sl, q)
+    assert torch.allclose(out['match'], raw, atol=1e-6)
+    fused = (out['q2t'].softmax(1).pow(0.9) *
+             (raw / 8).softmax(1).pow(0.1))
+    expected = fused / fused.sum(1, keepdim=True)
+    assert torch.allclose(head.predict(s, sl, q, text), expected, atol=1e-6)
+    losses = head.loss(s, sl, q, ql, text)
+    text_ce = (F.cross_entropy(out['s2t'], sl) +
+               F.cross_entropy(out['q2t'], ql)) / 2
+    assert torch.allclose(losses['loss_text'], 0.75 * text_ce, atol=1e-6)
+    assert torch.allclose(losses['loss_q2s'],
+                          0.25 * F.cross_entropy(raw, ql), atol=1e-6)
+
+
+def test_predict_match_scale_replaces_the_training_scale():
+    s, sl, q, _, _ = episode()
+    head = FewShotHead(
+        matcher=dict(type='ProtoMatcher'), match_scale=5.0,
+        predict_match_scale=2.0)
+    raw = head.matcher(s, sl, q)
+    assert torch.allclose(head.predict(s, sl, q), (2.0 * raw).softmax(1),
+                          atol=1e-6)
+
+
+def test_bad_fusion_and_predict_match_scale():
+    with pytest.raises(ValueError, match='fusion must be one of'):
+        FewShotHead(matcher=dict(type='ProtoMatcher'), fusion='max')
+    with pytest.raises(ValueError, match='must be > 0'):
+        FewShotHead(matcher=dict(type='ProtoMatcher'),
+                    predict_match_scale=0.0)

@@ -1,0 +1,18 @@
+# CLIP-FSAR, CLIP ViT-B/16 fully fine-tuned + frozen text,
+# HMDB51 (ARN split), 5-way 5-shot; CLIP-FSAR's recipe
+# (configs/_base_/models/clipfsar_vit-b16.py).
+_base_ = [
+    '../../_base_/models/clipfsar_vit-b16.py',
+    '../../_base_/datasets/hmdb51.py',
+    '../../_base_/schedules/adam_steps_hmdb51.py',
+    '../../_base_/default_runtime.py'
+]
+
+# text loss weight USE_CLASSIFICATION_VALUE = 1.2
+model = dict(head=dict(alpha=1.2 / (1 + 1.2)))
+
+# CLIP-FSAR trains its 5-shot models on 1-shot episodes (TRAIN.SHOT: 1,
+# SHOT_TEST: 5).
+_shots = dict(k_shot=5)
+val_dataloader = dict(dataset=_shots)
+test_dataloader = dict(dataset=_shots)

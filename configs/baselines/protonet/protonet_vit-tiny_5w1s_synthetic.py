@@ -1,0 +1,17 @@
+# ProtoNet (unimodal) on a tiny random CLIP, fully fine-tuned, no text,
+# synthetic data, 5-way 1-shot; the synthetic schedule shared by all
+# methods.
+_base_ = [
+    '../../_base_/models/clip_visual_protonet.py',
+    '../../_base_/models/clip_tiny.py',
+    '../../_base_/datasets/synthetic_5w1s.py',
+    '../../_base_/schedules/adamw_synthetic.py',
+    '../../_base_/default_runtime.py'
+]
+
+# _delete_ drops the ViT-B/32 model_name/pretrained of the base model
+clip = dict(_delete_=True, model_cfg={{_base_.clip_tiny.model_cfg}})
+model = dict(backbone=dict(clip=clip))
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=300, max_keep_ckpts=2))

@@ -1,0 +1,8 @@
+# MA-FSAR on a tiny random CLIP and the synthetic temporal dataset, 5-way
+# 5-shot; otherwise the quickstart (mafsar_vit-tiny_5w1s_synthetic.py).
+_base_ = ['./mafsar_vit-tiny_5w1s_synthetic.py']
+
+_shots = dict(k_shot=5)
+train_dataloader = dict(dataset=_shots)
+val_dataloader = dict(dataset=_shots)
+test_dataloader = dict(dataset=_shots)

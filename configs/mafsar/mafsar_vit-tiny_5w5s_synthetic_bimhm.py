@@ -1,0 +1,4 @@
+# MA-FSAR with Bi-MHM matching instead of OTAM; otherwise identical to
+# mafsar_vit-tiny_5w5s_synthetic.py.
+_base_ = ['./mafsar_vit-tiny_5w5s_synthetic.py']
+model = dict(head=dict(matcher=dict(_delete_=True, type='BiMHMMatcher')))

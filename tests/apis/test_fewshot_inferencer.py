@@ -1,0 +1,171 @@
+"""FewShotInferencer: output, parity with the recognizer, support forms,
+unequal shots and error messages."""
+import os
+import os.path as osp
+
+import pytest
+import torch
+from conftest import small_config
+from mmaction.registry import DATASETS
+from random_checkpoint import save_random_checkpoint
+
+import mafsar_mm  # noqa: F401
+from mafsar_mm.apis import (FewShotInferencer, support_from_dir,
+                            support_from_list)
+
+
+@pytest.fixture(scope='module')
+def setup(synthetic_root, tmp_path_factory):
+    """Config, checkpoint, inferencer and test dataset (k_shot=2)."""
+    cfg = small_config(synthetic_root)
+    ckpt = str(tmp_path_factory.mktemp('ckpt') / 'model.pth')
+    save_random_checkpoint(cfg, ckpt)
+    inferencer = FewShotInferencer(cfg, ckpt)
+    cfg.test_dataloader.dataset.update(k_shot=2, n_query=1, n_way=3)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    return dict(cfg=cfg, ckpt=ckpt, inferencer=inferencer, dataset=dataset)
+
+
+def _episode_support(dataset, episode_id=0):
+    """Support dict, queries and true classes of a dataset episode."""
+    plan = dataset.episode_plan(episode_id)
+    names = [dataset.all_class_names[c] for c in plan['labels']]
+    k = dataset.k_shot
+    support = {n: v[:k] for n, v in zip(names, plan['videos'])}
+    queries = [p for v in plan['videos'] for p in v[k:]]
+    truth = [n for n, v in zip(names, plan['videos']) for _ in v[k:]]
+    return support, queries, truth
+
+
+def test_output_structure_and_sorting(setup):
+    support, queries, _ = _episode_support(setup['dataset'])
+    results = setup['inferencer'](support, queries)
+    assert len(results) == len(queries)
+    for result, query in zip(results, queries):
+        assert result['query'] == query
+        ranking = result['ranking']
+        assert sorted(n for n, _ in ranking) == sorted(support)
+        scores = [s for _, s in ranking]
+        assert scores == sorted(scores, reverse=True)
+        assert sum(scores) == pytest.approx(1.0, abs=1e-5)
+        assert result['pred_class'] == ranking[0][0]
+
+
+def test_same_scores_as_recognizer_predict(setup):
+    dataset, inferencer = setup['dataset'], setup['inferencer']
+    model = inferencer.model
+    item = dataset[1]
+    data = model.data_preprocessor(
+        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]),
+        False)
+    with torch.no_grad():
+        plain = model.predict(data['inputs'], data['data_samples'])[0]
+    support, queries, _ = _episode_support(dataset, 1)
+    assert list(support) == plain.class_names
+    inferencer.batch_size = 4  # batching must not change the scores
+    try:
+        results = inferencer(support, queries)
+    finally:
+        inferencer.batch_size = 8
+    for result, expected in zip(results, plain.pred_scores):
+        scores = dict(result['ranking'])
+        got = torch.tensor([scores[n] for n in plain.class_names])
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_unequal_shots(setup):
+    support, queries, _ = _episode_support(setup['dataset'])
+    names = list(support)
+    one_shot = {n: v[:1] for n, v in support.items()}
+    # 2, 1 and 3 shots (a class's shot repeated leaves its mean as is)
+    repeated = {
+        names[0]: one_shot[names[0]] * 2,
+        names[1]: one_shot[names[1]],
+        names[2]: one_shot[names[2]] * 3
+    }
+    base = setup['inferencer'](one_shot, queries)
+    uneven = setup['inferencer'](repeated, queries)
+    for a, b in zip(base, uneven):
+        assert [n for n, _ in a['ranking']] == [n for n, _ in b['ranking']]
+        for (_, sa), (_, sb) in zip(a['ranking'], b['ranking']):
+            assert sa == pytest.approx(sb, abs=1e-5)
+    # and really different videos: 2 + 1 + 1 shots
+    mixed = dict(one_shot, **{names[0]: support[names[0]]})
+    results = setup['inferencer'](mixed, queries[:1])
+    assert len(results[0]['ranking']) == 3
+
+
+def test_directory_and_list_file_support(setup, tmp_path):
+    support, queries, _ = _episode_support(setup['dataset'])
+    root = tmp_path / 'support'
+    lines = []
+    for name, videos in support.items():
+        folder = root / name.replace(' ', '_')
+        folder.mkdir(parents=True)
+        for video in videos:
+            os.symlink(osp.abspath(video), folder / osp.basename(video))
+            lines.append(f'{osp.abspath(video)}\t{name}')
+    (root / 'notes.txt').write_text('not a class folder')
+    list_file = tmp_path / 'support.txt'
+    list_file.write_text('# video\tclass\n' + '\n'.join(lines) + '\n')
+    from_dir = support_from_dir(str(root))
+    assert sorted(from_dir) == sorted(support)
+    assert support_from_list(str(list_file)) == support
+    expected = setup['inferencer'](support, queries[:1])[0]['ranking']
+    for spec in (str(root), str(list_file)):
+        ranking = setup['inferencer'](spec, queries[:1])[0]['ranking']
+        assert [n for n, _ in ranking] == [n for n, _ in expected]
+
+
+def test_list_file_relative_paths_and_bad_lines(tmp_path):
+    (tmp_path / 'a.mp4').write_bytes(b'')
+    good = tmp_path / 'good.txt'
+    good.write_text('a.mp4\tjumping jacks\n\n')
+    assert support_from_list(str(good)) == {
+        'jumping jacks': [str(tmp_path / 'a.mp4')]
+    }
+    bad = tmp_path / 'bad.txt'
+    bad.write_text('a.mp4 jumping\n')
+    with pytest.raises(ValueError, match=r'bad.txt:1'):
+        support_from_list(str(bad))
+
+
+def test_error_messages(setup, tmp_path):
+    inferencer = setup['inferencer']
+    support, queries, _ = _episode_support(setup['dataset'])
+    missing = str(tmp_path / 'nowhere.mp4')
+    with pytest.raises(FileNotFoundError, match='nowhere.mp4'):
+        inferencer(support, [missing])
+    broken = tmp_path / 'broken.mp4'
+    broken.write_bytes(b'this is not a video')
+    with pytest.raises(RuntimeError, match='broken.mp4'):
+        inferencer(support, [str(broken)])
+    empty = dict(support, **{'waving hands': []})
+    with pytest.raises(ValueError, match='waving hands'):
+        inferencer(empty, queries)
+    first = next(iter(support))
+    with pytest.raises(ValueError, match='at least 2'):
+        inferencer({first: support[first]}, queries)
+    with pytest.raises(ValueError, match='No query'):
+        inferencer(support, [])
+    (tmp_path / 'sup' / 'a').mkdir(parents=True)
+    (tmp_path / 'sup' / 'b').mkdir(parents=True)
+    with pytest.raises(ValueError, match='without any video'):
+        inferencer(str(tmp_path / 'sup'), queries)
+    with pytest.raises(FileNotFoundError, match='Support set not found'):
+        inferencer(str(tmp_path / 'absent'), queries)
+
+
+def test_config_without_test_pipeline(setup):
+    model = setup['cfg'].model.to_dict()
+    for cfg in (dict(model=model),
+                dict(model=model, test_dataloader=dict(dataset=dict()))):
+        with pytest.raises(ValueError, match='test pipeline'):
+            FewShotInferencer(cfg)
+
+
+def test_checkpoint_is_loaded(setup):
+    state = torch.load(setup['ckpt'], weights_only=True)['state_dict']
+    loaded = setup['inferencer'].model.state_dict()
+    for key, value in state.items():
+        assert torch.equal(loaded[key].cpu(), value), key

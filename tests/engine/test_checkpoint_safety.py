@@ -1,0 +1,233 @@
+"""Atomic checkpoint writes, weights_only loading, finding the checkpoint
+to resume from, and clear errors for checkpoints that do not fit."""
+import errno
+import os
+import os.path as osp
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+from mmengine.fileio import get_file_backend
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner import save_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint
+
+import mafsar_mm  # noqa: F401
+from mafsar_mm.engine import (AtomicLocalBackend, CheckpointMismatchError,
+                              CorruptCheckpointError, UnsafeCheckpointError,
+                              find_resume_checkpoint, from_weights_only_types,
+                              load_local_checkpoint, make_slim,
+                              prepare_state_dict, to_weights_only_types)
+
+
+def _fail(exc):
+
+    def raiser(*args, **kwargs):
+        raise exc
+
+    return raiser
+
+
+def _tmp_files(folder):
+    return [f for f in os.listdir(folder) if f.endswith('.tmp')]
+
+
+# 6. disk full / interrupted writes ---------------------------------------
+
+
+def test_local_backend_is_atomic():
+    assert isinstance(get_file_backend('/some/path'), AtomicLocalBackend)
+
+
+@pytest.mark.parametrize('where, exc', [
+    ('fsync', OSError(errno.ENOSPC, 'No space left on device')),
+    ('fsync', KeyboardInterrupt()),
+    ('replace', OSError(errno.EIO, 'I/O error')),
+])
+def test_failed_checkpoint_write_keeps_old_file(tmp_path, monkeypatch, where,
+                                                exc):
+    path = str(tmp_path / 'iter_2.pth')
+    save_checkpoint(dict(state_dict=dict(w=torch.ones(3))), path)
+    monkeypatch.setattr(os, where, _fail(exc))
+    with pytest.raises(type(exc)):
+        # MMEngine's own save path: torch.save to bytes, backend.put
+        save_checkpoint(dict(state_dict=dict(w=torch.zeros(3))), path)
+    monkeypatch.undo()
+    assert torch.equal(
+        load_local_checkpoint(path)['state_dict']['w'], torch.ones(3))
+    assert _tmp_files(tmp_path) == []
+
+
+def test_checkpoint_write_replaces_file(tmp_path):
+    path = str(tmp_path / 'sub' / 'ckpt.pth')
+    for value in (1., 2.):
+        save_checkpoint(
+            dict(state_dict=dict(w=torch.full((2, ), value))), path)
+    assert load_local_checkpoint(path)['state_dict']['w'].tolist() == [2, 2]
+    assert _tmp_files(osp.dirname(path)) == []
+
+
+def _write_run(folder, iters, truncate=None, record=None):
+    for it in iters:
+        save_checkpoint(
+            dict(meta=dict(iter=it), state_dict={}), f'{folder}/iter_{it}.pth')
+    if truncate is not None:  # e.g. written by a tool without atomic writes
+        path = f'{folder}/iter_{truncate}.pth'
+        data = open(path, 'rb').read()
+        open(path, 'wb').write(data[:len(data) // 2])
+    if record is not None:
+        with open(f'{folder}/last_checkpoint', 'w') as f:
+            f.write(record)
+
+
+def test_find_resume_checkpoint(tmp_path):
+    folder = str(tmp_path)
+    assert find_resume_checkpoint(folder) is None  # fresh run
+    _write_run(folder, [2, 4, 6], record=f'{folder}/iter_6.pth')
+    assert find_resume_checkpoint(folder) == f'{folder}/iter_6.pth'
+    # a truncated latest checkpoint, or an empty / stale record
+    _write_run(folder, [], truncate=6)
+    assert find_resume_checkpoint(folder) == f'{folder}/iter_4.pth'
+    _write_run(folder, [], record='')
+    assert find_resume_checkpoint(folder) == f'{folder}/iter_4.pth'
+    _write_run(folder, [], record=f'{folder}/iter_8.pth')
+    assert find_resume_checkpoint(folder) == f'{folder}/iter_4.pth'
+    for it in (2, 4):
+        os.remove(f'{folder}/iter_{it}.pth')
+    with pytest.raises(CorruptCheckpointError, match='last_checkpoint'):
+        find_resume_checkpoint(folder)
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path):
+    path = str(tmp_path / 'iter_6.pth')
+    _write_run(str(tmp_path), [6], truncate=6)
+    with pytest.raises(CorruptCheckpointError, match='truncated or corrupt'):
+        _load_checkpoint(path)
+
+
+# 5. weights_only loading -------------------------------------------------
+
+
+def _message_hub_state():
+    hub = MessageHub(f'reliability_{id(object())}')
+    hub.update_scalar('train/loss', 0.25)
+    hub.update_scalar('train/loss', np.float32(0.5), count=2)
+    hub.update_info('best_score', np.float64(61.25), resumed=True)
+    hub.update_info('ids', np.arange(3), resumed=True)
+    hub.update_info('last_ckpt', '/a/iter_2.pth', resumed=True)
+    return hub.state_dict()
+
+
+def test_message_hub_round_trip_is_weights_only_safe(tmp_path):
+    state = _message_hub_state()
+    path = str(tmp_path / 'hub.pth')
+    torch.save(dict(message_hub=state), path)  # stock MMEngine content
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    assert any('HistoryBuffer' in g for g in unsafe)
+
+    torch.save(dict(message_hub=to_weights_only_types(state)), path)
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(path) == []
+    back = from_weights_only_types(
+        torch.load(path, weights_only=True)['message_hub'])
+    buf = back['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer)
+    for ours, theirs in zip(buf.data, state['log_scalars']['train/loss'].data):
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+    assert buf.mean() == state['log_scalars']['train/loss'].mean()
+    info = back['runtime_info']
+    assert info['best_score'] == 61.25 and info['last_ckpt'] == '/a/iter_2.pth'
+    assert np.array_equal(info['ids'], np.arange(3))
+    assert isinstance(back['runtime_info'], OrderedDict)
+
+
+def test_full_unpickling_needs_explicit_opt_in(tmp_path, monkeypatch):
+    path = str(tmp_path / 'foreign.pth')
+    torch.save(dict(message_hub=_message_hub_state()), path)
+    monkeypatch.delenv('MAFSAR_WEIGHTS_ONLY', raising=False)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load_local_checkpoint(path)
+    assert 'HistoryBuffer' in str(info.value)
+    assert 'MAFSAR_WEIGHTS_ONLY=0' in str(info.value)
+    assert 'trust' in str(info.value)
+    monkeypatch.setenv('MAFSAR_WEIGHTS_ONLY', '0')
+    loaded = load_local_checkpoint(path)  # explicit: trusted file
+    assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
+                      HistoryBuffer)
+    with pytest.raises(UnsafeCheckpointError):
+        load_local_checkpoint(path, weights_only=True)
+
+
+# 4. a checkpoint of another architecture ---------------------------------
+
+
+class _Net(torch.nn.Module):
+    """A frozen open_clip-like part plus a tunable head."""
+
+    def __init__(self, width=4, extra=False):
+        super().__init__()
+        import open_clip
+        self.clip = open_clip.transformer.LayerNorm(width)
+        self.clip.requires_grad_(False)
+        self.head = torch.nn.Linear(width, 2)
+        if extra:
+            self.extra = torch.nn.Linear(2, 2)
+
+
+def test_other_architecture_lists_keys():
+    ckpt = dict(meta={}, state_dict=_Net(width=6).state_dict())
+    ckpt['state_dict']['old.weight'] = torch.zeros(1)
+    with pytest.raises(CheckpointMismatchError) as info:
+        prepare_state_dict(ckpt, _Net(width=4, extra=True))
+    msg = str(info.value)
+    assert 'another architecture' in msg
+    assert 'missing keys (2): extra.weight, extra.bias' in msg
+    assert 'unexpected keys (1): old.weight' in msg
+    assert 'head.weight: checkpoint (2, 6) vs model (2, 4)' in msg
+    assert 'check_keys=False' in msg
+    # lenient mode: warning only
+    prepare_state_dict(ckpt, _Net(width=4, extra=True), check_keys=False)
+
+
+def test_slim_state_dict_is_completed_from_the_model():
+    torch.manual_seed(0)
+    trained = _Net()
+    ckpt = dict(meta={}, state_dict=trained.state_dict())
+    info = make_slim(ckpt, trained)
+    assert info['dropped_keys'] == ['clip.weight', 'clip.bias']
+    assert sorted(ckpt['state_dict']) == ['head.bias', 'head.weight']
+    fresh = _Net()
+    fresh.head.reset_parameters()
+    filled = prepare_state_dict(ckpt, fresh)
+    assert sorted(filled) == ['clip.bias', 'clip.weight']
+    fresh.load_state_dict(ckpt['state_dict'])
+    for key, value in trained.state_dict().items():
+        assert torch.equal(value, fresh.state_dict()[key])
+    # a different "pretrained" part: refused, not silently mixed
+    other = _Net()
+    with torch.no_grad():
+        other.clip.weight.add_(1)
+    ckpt = dict(meta={}, state_dict=trained.state_dict())
+    make_slim(ckpt, trained)
+    with pytest.raises(CheckpointMismatchError, match='fingerprint'):
+        prepare_state_dict(ckpt, other)
+
+
+def test_runner_refuses_checkpoint_of_another_architecture(
+        synthetic_root, tmp_path):
+    from _reliability import micro_config
+    from mmaction.registry import MODELS
+    from mmengine.runner import Runner
+    other = micro_config(synthetic_root, str(tmp_path))
+    other.model.head.neck.ffn_channels = 96
+    path = str(tmp_path / 'other.pth')
+    torch.save(
+        dict(meta={}, state_dict=MODELS.build(other.model).state_dict()), path)
+    cfg = micro_config(synthetic_root, str(tmp_path / 'work'))
+    cfg.load_from = path
+    cfg.experiment_name = 'reliability_mismatch'
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(CheckpointMismatchError) as info:
+        runner.test()  # MMEngine alone would only warn
+    assert 'shape mismatches (3)' in str(info.value)
+    assert 'head.neck' in str(info.value)

@@ -1,0 +1,65 @@
+"""tools/demo/fewshot_demo.py ranks the support classes per query."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+from conftest import small_config
+from random_checkpoint import save_random_checkpoint
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO = osp.join(REPO, 'tools', 'demo', 'fewshot_demo.py')
+
+
+def _support_dir(synthetic_root, root, num_classes=3):
+    """One sub-folder (1 video) per test class; the other videos of
+    those classes are the queries."""
+    with open(osp.join(synthetic_root, 'classes.txt')) as f:
+        names = [line.strip() for line in f]
+    videos = {}
+    with open(osp.join(synthetic_root, 'test.txt')) as f:
+        for line in f:
+            path, label = line.split()
+            videos.setdefault(names[int(label)],
+                              []).append(osp.join(synthetic_root, path))
+    classes = sorted(videos)[:num_classes]
+    for name in classes:
+        os.makedirs(osp.join(root, name))
+        first = videos[name][0]
+        os.symlink(first, osp.join(root, name, osp.basename(first)))
+    return classes, [videos[name][1] for name in classes]
+
+
+def test_demo_cli(synthetic_root, tmp_path):
+    cfg = small_config(synthetic_root)
+    config = str(tmp_path / 'config.py')
+    cfg.dump(config)
+    ckpt = str(tmp_path / 'model.pth')
+    save_random_checkpoint(cfg, ckpt)
+    classes, queries = _support_dir(synthetic_root, str(tmp_path / 'sup'))
+    out = str(tmp_path / 'results.json')
+    env = dict(
+        os.environ,
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.run([
+        sys.executable, DEMO, '--config', config, '--checkpoint', ckpt,
+        '--support',
+        str(tmp_path / 'sup'), '--query', *queries, '--topk', '2', '--out', out
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          cwd=str(tmp_path),
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for query in queries:
+        assert f'{query}:' in proc.stdout
+    assert proc.stdout.count('  1. ') == len(queries)
+    assert '  3. ' not in proc.stdout  # --topk 2
+    results = json.load(open(out))
+    assert [r['query'] for r in results] == queries
+    for result in results:
+        assert sorted(n for n, _ in result['ranking']) == sorted(classes)
+        scores = [s for _, s in result['ranking']]
+        assert scores == sorted(scores, reverse=True)
