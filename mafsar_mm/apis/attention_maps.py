@@ -2,7 +2,8 @@
 
 The weights are read without touching open_clip: while a backbone runs,
 hooks on the last block's ``attn`` (``nn.MultiheadAttention``) ask it for
-its head-averaged weights (``need_weights=True``) and record them. In
+its head-averaged weights (``need_weights=True``) and record them
+(``CLIPViTFgMA``'s fused attention path is switched off meanwhile). In
 :class:`~mafsar_mm.models.backbones.CLIPViTFgMA` the last block attends per
 frame over ``[patch tokens + class token (+ GTA token + text token)]``; the
 call with the most keys is the one drawn, so for the adapted model the map
@@ -11,8 +12,9 @@ frozen CLIP map comes from the plain open_clip visual tower (the adapters
 never change its weights).
 """
 import os.path as osp
+from contextlib import contextmanager
 from functools import partial
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -72,6 +74,21 @@ def _visual_tower(backbone: nn.Module) -> nn.Module:
             f'visual tower (CLIPViTFgMA, CLIPVisual), got '
             f'{type(backbone).__name__}.')
     return visual
+
+
+@contextmanager
+def unfused_attention(backbone: nn.Module) -> Iterator[None]:
+    """Make :class:`CLIPViTFgMA` call the blocks' ``nn.MultiheadAttention``
+    (``fused_attn=False``, same results up to float rounding) inside the
+    block, so :class:`AttentionRecorder` sees every attention."""
+    fused = getattr(backbone, 'fused_attn', None)
+    if fused:
+        backbone.fused_attn = False
+    try:
+        yield
+    finally:
+        if fused:
+            backbone.fused_attn = fused
 
 
 def _frame_attention(weights: List[Tensor], num_frames: int,
@@ -150,7 +167,8 @@ def compute_attention_maps(model: nn.Module,
             raise ValueError('class_name needs a model with a text '
                              'encoder.')
         run_adapted = partial(model.encode_support, imgs, text)
-    adapted = class_token_attention(tower, run_adapted, num_frames)
+    with unfused_attention(backbone):
+        adapted = class_token_attention(tower, run_adapted, num_frames)
     frames = clip.transpose(0, 1)  # [T, C, H, W]
     frozen = class_token_attention(tower, lambda: tower(frames), num_frames)
     grid = tuple(tower.grid_size)

@@ -51,7 +51,9 @@ def test_attention_rows(model_and_clip):
     grid = tuple(tower.grid_size)
     num_patches = grid[0] * grid[1]
     num_frames = clip.shape[1]
+    fused = getattr(model.backbone, 'fused_attn', None)
     query = compute_attention_maps(model, imgs)
+    assert getattr(model.backbone, 'fused_attn', None) == fused
     support = compute_attention_maps(model, imgs, 'a red circle rising')
     # LSTA: patches + cls + GTA token; LMA adds the text token
     assert query['adapted'].shape == (num_frames, num_patches + 2)

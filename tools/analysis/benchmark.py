@@ -354,29 +354,33 @@ def run_params(archs: Sequence[str], extra_archs: Dict[str, Sequence[str]],
 # ---------------------------------------------------------------------------
 # 2. training step (one process per variant)
 # ---------------------------------------------------------------------------
+#: glibc malloc settings that keep freed memory in the process instead of
+#: returning it to the OS after every large free (no mmap/munmap and
+#: page-fault churn for every new activation tensor).
+MALLOC_ENV = dict(MALLOC_MMAP_THRESHOLD_='33554432',
+                  MALLOC_TRIM_THRESHOLD_='68719476736',
+                  MALLOC_TOP_PAD_='536870912')
+
 #: name -> (label, lever / description, options of the worker)
 TRAIN_VARIANTS = {
     'full_ft': ('Full fine-tuning', 'CLIPVisual(frozen=False) + TPCM',
                 dict(backbone='full')),
-    'full_ft_cp': ('Full fine-tuning + ckpt',
-                   'same, gradient checkpointing of every block',
-                   dict(backbone='full', with_cp=True)),
     'frozen': ('Frozen + TPCM', 'CLIPVisual(frozen=True) + TPCM',
                dict(backbone='frozen')),
     'mafsar': ('MA-FSAR (default)',
-               "lma_mode='parallel', with_cp=False, fused SDPA, "
+               "lma_mode='parallel', fused_attn=True, with_cp=False, "
                'text cache', dict(backbone='fgma')),
-    'mafsar_cp': ('MA-FSAR + ckpt', 'with_cp=True',
-                  dict(backbone='fgma', with_cp=True)),
-    'mafsar_serial': ('MA-FSAR serial', "lma_mode='serial'",
-                      dict(backbone='fgma', lma_mode='serial')),
-    'mafsar_serial_cp': ('MA-FSAR serial + ckpt',
-                         "lma_mode='serial', with_cp=True",
-                         dict(backbone='fgma', lma_mode='serial',
-                              with_cp=True)),
-    'mafsar_math_sdpa': ('MA-FSAR, unfused attention',
+    'mafsar_unfused': ('MA-FSAR, nn.MultiheadAttention',
+                       'fused_attn=False (every attention through the '
+                       "block's nn.MultiheadAttention)",
+                       dict(backbone='fgma', fused_attn=False)),
+    'mafsar_math_sdpa': ('MA-FSAR, unfused SDPA kernel',
                          'SDPA limited to the MATH backend',
                          dict(backbone='fgma', sdpa='math')),
+    'mafsar_serial': ('MA-FSAR serial', "lma_mode='serial'",
+                      dict(backbone='fgma', lma_mode='serial')),
+    'mafsar_cp': ('MA-FSAR + ckpt', 'with_cp=True',
+                  dict(backbone='fgma', with_cp=True)),
     'mafsar_no_text_cache': ('MA-FSAR, no text cache',
                              'CLIPTextEncoder(cache=False)',
                              dict(backbone='fgma', text_cache=False)),
@@ -388,8 +392,13 @@ TRAIN_VARIANTS = {
                              'text features precomputed, text tower '
                              'weights freed',
                              dict(backbone='fgma', release_text=True)),
+    'full_ft_malloc': ('Full fine-tuning, tuned malloc',
+                       'glibc malloc keeps freed memory (MALLOC_*_ env)',
+                       dict(backbone='full', env=MALLOC_ENV)),
+    'mafsar_malloc': ('MA-FSAR, tuned malloc',
+                      'glibc malloc keeps freed memory (MALLOC_*_ env)',
+                      dict(backbone='fgma', env=MALLOC_ENV)),
 }
-TRAIN_MAIN = ('full_ft', 'frozen', 'mafsar')
 
 
 class _FixedText:
@@ -478,7 +487,7 @@ def _profile_summary(prof, top: int) -> dict:
     phases = {}
     for evt in prof.key_averages():
         if evt.key.startswith('##'):
-            phases[evt.key.strip('#')] = evt.cpu_time_total / 1e3
+            phases[evt.key.strip('# ')] = evt.cpu_time_total / 1e3
     return dict(
         total_ms=total,
         top=[dict(op=n, self_ms=ms, calls=c, share=ms / total)
@@ -488,8 +497,34 @@ def _profile_summary(prof, top: int) -> dict:
         phases=phases)
 
 
+def _saved_bytes(model, batch: Callable) -> int:
+    """Bytes of the tensors autograd saves for backward in one forward
+    pass (unique storages, parameters excluded): the activation memory.
+
+    With non-reentrant checkpointing the tensors saved inside a
+    checkpointed block are not kept (they are recomputed), and the block
+    inputs the checkpoint keeps are not seen here.
+    """
+    from torch.autograd.graph import saved_tensors_hooks
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in params:
+            seen[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with saved_tensors_hooks(pack, lambda tensor: tensor):
+        losses = model(**batch(), mode='loss')
+        loss, _ = model.parse_losses(losses)
+    del loss, losses
+    return sum(seen.values())
+
+
 def train_worker(variant: str, arch: str, size: int, num_frames: int,
-                 warmup: int, steps: int, profile: int = 0) -> dict:
+                 warmup: int, steps: int, profile: int = 0,
+                 count_saved: bool = False) -> dict:
     """Build one variant, run training steps, measure time and memory.
 
     Runs in its own process (see :func:`run_train`). A step is
@@ -511,6 +546,9 @@ def train_worker(variant: str, arch: str, size: int, num_frames: int,
         steps (int): Timed steps.
         profile (int): After the timed steps, profile one more step and
             keep this many top ops (0: no profile). Defaults to 0.
+        count_saved (bool): After the timed steps, count the activation
+            bytes saved for backward (:func:`_saved_bytes`). Defaults to
+            False.
 
     Returns:
         dict: Times (per step: ``wall``, ``cpu``, ``forward``,
@@ -527,6 +565,7 @@ def train_worker(variant: str, arch: str, size: int, num_frames: int,
     text_cache = opts.pop('text_cache', True)
     frozen_grads = opts.pop('frozen_grads', False)
     release_text = opts.pop('release_text', False)
+    opts.pop('env', None)  # applied by the parent process
     torch.manual_seed(0)
     model = build_model(
         recognizer_cfg(arch, kind, num_frames=num_frames,
@@ -555,12 +594,14 @@ def train_worker(variant: str, arch: str, size: int, num_frames: int,
     else:
         attn_ctx = nullcontext()
 
+    def batch() -> dict:
+        return model.data_preprocessor(
+            dict(inputs=[inputs], data_samples=[sample]), True)
+
     def step(record: Callable = nullcontext) -> dict:
         t0, c0 = time.perf_counter(), time.process_time()
         with record('forward'):
-            data = model.data_preprocessor(
-                dict(inputs=[inputs], data_samples=[sample]), True)
-            losses = model(**data, mode='loss')
+            losses = model(**batch(), mode='loss')
             loss, _ = model.parse_losses(losses)
         t1 = time.perf_counter()
         with record('backward'):
@@ -588,24 +629,27 @@ def train_worker(variant: str, arch: str, size: int, num_frames: int,
             with prof_(activities=[ProfilerActivity.CPU]) as prof:
                 step(lambda name: record_function(f'## {name} ##'))
             prof_summary = _profile_summary(prof, profile)
+        saved = _saved_bytes(model, batch) if count_saved else None
     static = _static_bytes(model, tunable, grads_for, optimizer.state)
     return dict(
         variant=variant, arch=arch, size=size, num_frames=num_frames,
         steps=times, baseline_rss=baseline, after_build_rss=after_build,
         peak_rss=peak, peak=peak - baseline, peak_over_build=peak -
         after_build, hwm_reset=reset_ok, static=static,
-        profile=prof_summary, load_average=list(os.getloadavg()),
+        profile=prof_summary, saved=saved, load_average=list(os.getloadavg()),
         threads=torch.get_num_threads())
 
 
-def _spawn_worker(args: List[str], nice: int = 0) -> dict:
-    """Run ``benchmark.py _train-worker ...`` and parse its result."""
+def _spawn_worker(args: List[str], env: Optional[dict] = None) -> dict:
+    """Run ``benchmark.py _train-worker ...`` in a fresh process (with
+    extra environment variables ``env``) and parse its result."""
     cmd = [sys.executable, osp.abspath(__file__), '_train-worker'] + args
-    env = dict(os.environ)
-    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                          preexec_fn=(lambda: os.nice(nice))
-                          if nice else None)
+    full_env = dict(os.environ)
+    full_env['PYTHONPATH'] = ROOT + os.pathsep + full_env.get(
+        'PYTHONPATH', '')
+    full_env.update(env or {})
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          env=full_env)
     for line in proc.stdout.splitlines()[::-1]:
         if line.startswith(RESULT_TAG):
             return json.loads(line[len(RESULT_TAG):])
@@ -647,7 +691,10 @@ def run_train(variants: Sequence[str], arch: str, size: int,
     for rnd in range(rounds):
         shift = rnd % len(variants)
         for variant in variants[shift:] + variants[:shift]:
-            res = _spawn_worker(['--variant', variant] + common)
+            env = TRAIN_VARIANTS[variant][2].get('env')
+            res = _spawn_worker(['--variant', variant] + common +
+                                (['--count-saved'] if rnd == 0 else []),
+                                env)
             runs[variant].append(res)
             log(f'[train] round {rnd + 1}/{rounds} {variant}: '
                 f'{median([s["wall"] for s in res["steps"]]):.2f} s/step, '
@@ -657,7 +704,8 @@ def run_train(variants: Sequence[str], arch: str, size: int,
     for variant in profile_variants:
         res = _spawn_worker(['--variant', variant, '--profile',
                              str(profile_top)] + common[:-4] +
-                            ['--warmup', '1', '--steps', '0'])
+                            ['--warmup', '1', '--steps', '0'],
+                            TRAIN_VARIANTS[variant][2].get('env'))
         profiles[variant] = res['profile']
         log(f'[train] profiled {variant}')
     return dict(arch=arch, size=size, num_frames=num_frames, rounds=rounds,
@@ -679,6 +727,8 @@ def summarize_train(train: dict) -> dict:
             peak=median(r['peak'] for r in runs),
             peak_over_build=median(r['peak_over_build'] for r in runs),
             static=runs[0]['static'],
+            saved=next((r['saved'] for r in runs
+                        if r.get('saved') is not None), None),
             n_steps=len(steps),
             load=median(r['load_average'][0] for r in runs))
     ref = out.get('full_ft')
@@ -1065,6 +1115,9 @@ def render_train(res: dict) -> List[str]:
         'state + activations + temporaries + allocator overhead, the CPU '
         'analogue of peak GPU memory in training. **dyn.**: peak RSS minus '
         'the RSS after the model is built (what training adds). '
+        '**saved act.**: bytes of the tensors autograd keeps for backward '
+        '(one forward pass, unique storages, parameters excluded; with '
+        'checkpointing only what lives outside the checkpointed blocks). '
         '**static**: exact bytes of weights (with buffers), gradients and '
         'AdamW state, from the tensors.', '']
     rows = []
@@ -1077,6 +1130,7 @@ def render_train(res: dict) -> List[str]:
             f'{s["forward"]:.2f} / {s["backward"]:.2f} / '
             f'{s["optimizer"]:.2f}', _gib(s['peak']),
             _gib(s['peak_over_build']),
+            _gib(s['saved']) if s.get('saved') is not None else '-',
             f'{_gib(st["weights"])} / {_gib(st["grads"])} / '
             f'{_gib(st["optimizer"])}',
             f'{s.get("time_ratio", float("nan")):.2f}',
@@ -1084,7 +1138,7 @@ def render_train(res: dict) -> List[str]:
             f'{s.get("memory_ratio", float("nan")):.2f}'))
     lines += _table(
         ('variant', 'setting', 'tunable', 'wall s/step', 'CPU s/step',
-         'fwd / bwd / opt s', 'peak GiB', 'dyn. GiB',
+         'fwd / bwd / opt s', 'peak GiB', 'dyn. GiB', 'saved act. GiB',
          'static GiB (w / g / opt)', 'time vs full FT', 'CPU vs full FT',
          'memory vs full FT'), rows)
     return lines
@@ -1440,9 +1494,11 @@ def _worker_main(argv: List[str]) -> None:
     parser.add_argument('--warmup', type=int, required=True)
     parser.add_argument('--steps', type=int, required=True)
     parser.add_argument('--profile', type=int, default=0)
+    parser.add_argument('--count-saved', action='store_true')
     args = parser.parse_args(argv)
     res = train_worker(args.variant, args.arch, args.size, args.num_frames,
-                       args.warmup, args.steps, args.profile)
+                       args.warmup, args.steps, args.profile,
+                       args.count_saved)
     print(RESULT_TAG + json.dumps(res))
 
 

@@ -214,6 +214,41 @@ def test_with_cp_gives_same_output_and_gradients(tiny):
         assert torch.allclose(grad, outs[1][1][key], atol=1e-6), key
 
 
+@pytest.mark.parametrize('kwargs', [
+    dict(),
+    dict(lma_mode='serial'),
+    dict(gta_residual='stream', share_lma_lsta=False),
+    dict(with_gta=False, frozen=False),
+])
+def test_fused_attention_matches_multihead_attention(tiny, kwargs):
+    """The fused frozen attention (shared q/k/v, contiguous projections)
+    gives nn.MultiheadAttention's outputs and gradients."""
+    _, path = tiny
+    fused = make(path, **kwargs)
+    randomise_adapters(fused)
+    plain = make(path, fused_attn=False, **kwargs)
+    plain.load_state_dict(fused.state_dict())
+    assert fused.fused_attn and not plain.fused_attn
+    imgs = videos()
+    text = torch.randn(V, 64)
+    outs = []
+    for model in (fused, plain):
+        model.eval()
+        model.zero_grad()
+        support, query = model(imgs, text), model(imgs)
+        (support.pow(2).mean() + query.sum()).backward()
+        outs.append(((support.detach(), query.detach()), {
+            k: p.grad.clone()
+            for k, p in model.named_parameters() if p.grad is not None
+        }))
+    for got, ref in zip(outs[0][0], outs[1][0]):
+        assert torch.allclose(got, ref, atol=1e-5)
+    assert outs[0][1].keys() == outs[1][1].keys()
+    for key, grad in outs[0][1].items():
+        assert torch.allclose(grad, outs[1][1][key], atol=1e-4,
+                              rtol=1e-4), key
+
+
 def test_unfrozen_tower_is_trainable(tiny):
     _, path = tiny
     backbone = make(path, frozen=False)
