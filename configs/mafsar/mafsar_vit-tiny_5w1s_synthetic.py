@@ -13,8 +13,8 @@ model = dict(
     head=dict(
         neck=dict(in_channels=128, num_heads=8, ffn_channels=512)))
 
-max_iters = 600
-train_cfg = dict(max_iters=max_iters, val_interval=300)
+max_iters = 400
+train_cfg = dict(max_iters=max_iters, val_interval=200)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
@@ -24,4 +24,4 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=300, max_keep_ckpts=2))
+    checkpoint=dict(interval=200, max_keep_ckpts=2))
