@@ -13,8 +13,8 @@ from mmengine.config import Config
 import mafsar_mm  # noqa: F401
 from mafsar_mm.structures import EpisodeDataSample
 
-CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))),
-                      'configs')
+CONFIG_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(__file__))), 'configs')
 ALL = sorted(glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True))
 LEAVES = [p for p in ALL if '_base_' not in p.split(osp.sep)]
 SYNTHETIC = [p for p in LEAVES if 'synthetic' in osp.basename(p)]
@@ -150,8 +150,8 @@ def test_real_config_head_builds_and_runs(path):
     head.eval()
     width = 512  # CLIP ViT-B/16 and ViT-B/32 embeddings
     frames = cfg.model.backbone.get('num_frames', 8)
-    support, query = torch.randn(3, frames, width), torch.randn(2, frames,
-                                                                width)
+    support, query = torch.randn(3, frames,
+                                 width), torch.randn(2, frames, width)
     text = torch.randn(3, width) if head.uses_text else None
     with torch.no_grad():
         probs = head.predict(support, torch.arange(3), query, text)
@@ -165,18 +165,18 @@ def test_one_real_config_builds_without_pretrained_weights():
     cfg.model.backbone.clip.pretrained = None
     cfg.model.text_encoder.clip.pretrained = None
     model = MODELS.build(cfg.model)
-    trainable = {n.split('.')[0] for n, p in model.named_parameters()
-                 if p.requires_grad}
+    trainable = {
+        n.split('.')[0]
+        for n, p in model.named_parameters() if p.requires_grad
+    }
     # full fine-tuning of the visual tower, frozen text encoder
     assert trainable == {'backbone', 'head'}
     assert model.backbone.output_dim == 512
 
 
 MATCHER_VARIANTS = [
-    ('mafsar/mafsar_vit-tiny_5w{k}s_synthetic.py', ('bimhm', 'trx',
-                                                    'proto')),
-    ('mafsar/mafsar_vit-b32_5w{k}s_ssv2-small.py', ('bimhm', 'trx',
-                                                   'proto')),
+    ('mafsar/mafsar_vit-tiny_5w{k}s_synthetic.py', ('bimhm', 'trx', 'proto')),
+    ('mafsar/mafsar_vit-b32_5w{k}s_ssv2-small.py', ('bimhm', 'trx', 'proto')),
 ]
 
 
@@ -198,11 +198,12 @@ def test_mafsar_matcher_variants_differ_only_in_the_matcher(
     'vit-b32_5w1s_ssv2-small', 'vit-b32_5w5s_kinetics100'
 ])
 def test_unimodal_baselines_differ_only_in_the_matcher(setting):
+
     def path(method):
         return osp.join(CONFIG_DIR, 'baselines', method,
                         f'{method}_{setting}.py')
 
     for method in ('bimhm', 'trx', 'protonet'):
         keys = differing_keys(path('otam'), path(method))
-        assert keys and all(
-            k.startswith('model.head.matcher.') for k in keys), sorted(keys)
+        assert keys and all(k.startswith('model.head.matcher.')
+                            for k in keys), sorted(keys)

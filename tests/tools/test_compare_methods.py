@@ -35,8 +35,7 @@ def test_commands_use_the_same_budget_and_dump_queries():
                 'default_hooks.checkpoint.interval=120'):
         assert opt in train
     test = tool.test_command('cfg.py', 'wd/iter_120.pth', 'wd', 300)
-    assert test[:4] == ['python', 'tools/test.py', 'cfg.py',
-                        'wd/iter_120.pth']
+    assert test[:4] == ['python', 'tools/test.py', 'cfg.py', 'wd/iter_120.pth']
     assert '300' in test and osp.join('wd', 'metrics.json') in test
     assert test[-1] == ('test_evaluator.query_dump_file=' +
                         osp.join('wd', 'queries.json'))
@@ -44,8 +43,10 @@ def test_commands_use_the_same_budget_and_dump_queries():
 
 def _meta(tmp_path):
     meta = dict(
-        classes=[dict(label=i, name=n) for i, n in enumerate(
-            ['left', 'right', 'up', 'down', 'spin'])],
+        classes=[
+            dict(label=i, name=n)
+            for i, n in enumerate(['left', 'right', 'up', 'down', 'spin'])
+        ],
         pairs=[[0, 1], [2, 3]])
     (tmp_path / 'meta.json').write_text(json.dumps(meta))
     return tool.load_pairs(str(tmp_path))
@@ -53,16 +54,24 @@ def _meta(tmp_path):
 
 def test_order_breakdown(tmp_path):
     partner = _meta(tmp_path)
-    assert partner == {'left': 'right', 'right': 'left', 'up': 'down',
-                       'down': 'up'}
+    assert partner == {
+        'left': 'right',
+        'right': 'left',
+        'up': 'down',
+        'down': 'up'
+    }
     episodes = [
         # left/right both in: 'left' confused with 'right'; 'up' has no
         # partner here; 'spin' has none at all
-        dict(class_names=['left', 'right', 'up', 'spin'],
-             query_labels=[0, 1, 2, 3], pred_labels=[1, 1, 2, 0]),
+        dict(
+            class_names=['left', 'right', 'up', 'spin'],
+            query_labels=[0, 1, 2, 3],
+            pred_labels=[1, 1, 2, 0]),
         # no pair class with its partner
-        dict(class_names=['spin', 'down'], query_labels=[0, 1],
-             pred_labels=[0, 0]),
+        dict(
+            class_names=['spin', 'down'],
+            query_labels=[0, 1],
+            pred_labels=[0, 0]),
     ]
     out = tool.order_breakdown(episodes, partner)
     # pair classes: episode 1: 2/3 correct, episode 2: 0/1
@@ -82,17 +91,38 @@ def test_table(tmp_path):
         'otam', 'protonet', '--out',
         str(tmp_path / 'table.md')
     ])
-    episodes = [dict(class_names=['left', 'right'], query_labels=[0, 1],
-                     pred_labels=[0, 1])]
+    episodes = [
+        dict(
+            class_names=['left', 'right'],
+            query_labels=[0, 1],
+            pred_labels=[0, 1])
+    ]
     result = dict(
-        key='otam', label='OTAM', shots=1, acc=100.0, ci95=0.0,
+        key='otam',
+        label='OTAM',
+        shots=1,
+        iters=10,
+        episodes=20,
+        threads=1,
+        invocation=tool.invocation(10, 20, [1], 1),
+        acc=100.0,
+        ci95=0.0,
         breakdown=tool.order_breakdown(episodes, partner),
-        train_minutes=1.5, train_cmd=['python', 'tools/train.py', 'a.py'],
+        train_minutes=1.5,
+        train_cmd=['python', 'tools/train.py', 'a.py'],
         test_cmd=['python', 'tools/test.py', 'a.py', 'b.pth'])
-    tool.write_table([result], args, partner)
+    # another budget of the same method is its own row
+    other = dict(
+        result, iters=30, acc=50.0, invocation=tool.invocation(30, 20, [1], 1))
+    tool.write_table([other, result], args)
     text = (tmp_path / 'table.md').read_text()
-    assert ('| OTAM | 1 | 100.00 +/- 0.00 | 100.00 +/- 0.00 | '
-            '100.00 +/- 0.00 (n=2) | 0.0 | 1.5 min |') in text
+    row = ('| 10 it, 20 test ep. | OTAM | 1 | 100.00 +/- 0.00 | '
+           '100.00 +/- 0.00 | 100.00 +/- 0.00 (n=2) | 0.0 | 1.5 min |')
+    assert row in text
+    assert text.index(row) < text.index('| 30 it, 20 test ep. | OTAM | 1 '
+                                        '| 50.00 +/- 0.00 |')
+    assert ('nice -n 10 python tools/analysis/compare_methods.py --iters 10 '
+            '--episodes 20 --shots 1 --threads 1') in text
     assert 'OMP_NUM_THREADS=1 python tools/train.py a.py' in text
-    assert 'Not finished yet: ProtoNet (CLIP visual, full FT) (1-shot)' \
-        in text
+    assert ('Not finished yet (10 it): ProtoNet (CLIP visual, full FT) '
+            '(1-shot)') in text

@@ -60,14 +60,12 @@ RESULT_TAG = 'BENCHMARK_RESULT '
 
 #: Targets of issue 7 (ratios to full fine-tuning, speed-up, share).
 TARGETS = dict(
-    train_memory=0.75, train_time=0.80, eval_speedup=20.0,
-    matcher_share=0.02)
+    train_memory=0.75, train_time=0.80, eval_speedup=20.0, matcher_share=0.02)
 
 #: The paper's Table 4 (ViT-B/32, 5-way 1-shot, one 24 GB GPU, per 10k
 #: training tasks), SPEC.md 2.2 and 4.
 PAPER = dict(
-    mafsar=dict(tunable=18.54e6, frozen=151.3e6, memory_gb=11.9,
-                hours=3.0),
+    mafsar=dict(tunable=18.54e6, frozen=151.3e6, memory_gb=11.9, hours=3.0),
     full_ft=dict(tunable=90.99e6, memory_gb=13.5, hours=3.4))
 
 
@@ -173,9 +171,10 @@ def machine_info() -> dict:
 
 def _import_package() -> None:
     """Register the modules and MMAction2's default scope."""
+    from mmengine.registry import init_default_scope
+
     import mafsar_mm  # noqa: F401
     import mafsar_mm.models  # noqa: F401
-    from mmengine.registry import init_default_scope
     init_default_scope('mmaction')
 
 
@@ -207,8 +206,7 @@ def clip_dims(arch: str) -> dict:
         import open_clip
         cfg = open_clip.get_model_config(arch)
     return dict(
-        embed_dim=cfg['embed_dim'],
-        image_size=cfg['vision_cfg']['image_size'])
+        embed_dim=cfg['embed_dim'], image_size=cfg['vision_cfg']['image_size'])
 
 
 def recognizer_cfg(arch: str,
@@ -243,17 +241,23 @@ def recognizer_cfg(arch: str,
     clip = clip_cfg(arch)
     dims = clip_dims(arch)['embed_dim']
     if backbone == 'fgma':
-        bb = dict(type='CLIPViTFgMA', clip=clip, num_frames=num_frames,
-                  **backbone_kwargs)
+        bb = dict(
+            type='CLIPViTFgMA',
+            clip=clip,
+            num_frames=num_frames,
+            **backbone_kwargs)
     elif backbone in ('full', 'frozen'):
-        bb = dict(type='CLIPVisual', clip=clip,
-                  frozen=backbone == 'frozen', **backbone_kwargs)
+        bb = dict(
+            type='CLIPVisual',
+            clip=clip,
+            frozen=backbone == 'frozen',
+            **backbone_kwargs)
     else:
         raise ValueError(f'unknown backbone {backbone!r}')
     neck_cfg = None
     if neck is not None:
-        neck_cfg = dict(type=neck, in_channels=dims,
-                        num_heads=8, ffn_channels=4 * dims)
+        neck_cfg = dict(
+            type=neck, in_channels=dims, num_heads=8, ffn_channels=4 * dims)
     matcher_cfg = dict(type=matcher)
     if matcher == 'TRXMatcher':
         matcher_cfg.update(in_channels=dims, seq_len=num_frames)
@@ -261,11 +265,14 @@ def recognizer_cfg(arch: str,
         type='FewShotRecognizer',
         data_preprocessor=dict(type='FewShotDataPreprocessor'),
         backbone=bb,
-        text_encoder=dict(type='CLIPTextEncoder', clip=clip,
-                          cache=text_cache) if text else None,
+        text_encoder=dict(type='CLIPTextEncoder', clip=clip, cache=text_cache)
+        if text else None,
         text_to_backbone=True,
-        head=dict(type='FewShotHead', neck=neck_cfg, matcher=matcher_cfg,
-                  alpha=0.5 if text else 0.0))
+        head=dict(
+            type='FewShotHead',
+            neck=neck_cfg,
+            matcher=matcher_cfg,
+            alpha=0.5 if text else 0.0))
 
 
 def build_model(cfg: dict):
@@ -286,9 +293,8 @@ PARAM_METHODS = (
      'whole visual tower tuned, TPCM, OTAM, frozen text tower'),
     ('frozen', 'Frozen CLIP + TPCM', 'frozen', 'TPCM', 'OTAMMatcher', True,
      'no adaptation (ablation "TPCM only")'),
-    ('clip_fsar', 'CLIP-FSAR', 'full', 'MultimodalTransformer',
-     'OTAMMatcher', True,
-     'visual tower tuned, multimodal prototype transformer'),
+    ('clip_fsar', 'CLIP-FSAR', 'full', 'MultimodalTransformer', 'OTAMMatcher',
+     True, 'visual tower tuned, multimodal prototype transformer'),
     ('trx', 'TRX', 'full', None, 'TRXMatcher', False,
      'visual tower tuned, TRX cross-transformer (omega = 2, 3)'),
     ('otam', 'OTAM', 'full', None, 'OTAMMatcher', False,
@@ -302,7 +308,8 @@ def _count(module) -> dict:
     return dict(total=total, tunable=tunable, frozen=total - tunable)
 
 
-def run_params(archs: Sequence[str], extra_archs: Dict[str, Sequence[str]],
+def run_params(archs: Sequence[str],
+               extra_archs: Dict[str, Sequence[str]],
                num_frames: int = 8) -> dict:
     """Count the parameters of every method.
 
@@ -321,13 +328,14 @@ def run_params(archs: Sequence[str], extra_archs: Dict[str, Sequence[str]],
     for key, method, kind, neck, matcher, text, note in PARAM_METHODS:
         for arch in list(archs) + list(extra_archs.get(key, ())):
             model = build_model(
-                recognizer_cfg(arch, kind, neck, matcher, text,
-                               num_frames=num_frames))
-            row = dict(key=key, method=method, arch=arch, note=note,
-                       **_count(model))
+                recognizer_cfg(
+                    arch, kind, neck, matcher, text, num_frames=num_frames))
+            row = dict(
+                key=key, method=method, arch=arch, note=note, **_count(model))
             row['visual'] = _count(model.backbone.visual)['total']
-            row['text'] = (_count(model.text_encoder)['total']
-                           if model.text_encoder is not None else 0)
+            row['text'] = (
+                _count(model.text_encoder)['total']
+                if model.text_encoder is not None else 0)
             parts = {}
             backbone = model.backbone
             if kind == 'fgma':
@@ -354,12 +362,10 @@ def run_params(archs: Sequence[str], extra_archs: Dict[str, Sequence[str]],
 # ---------------------------------------------------------------------------
 # 2. training step (one process per variant)
 # ---------------------------------------------------------------------------
-#: glibc malloc settings that keep freed memory in the process instead of
-#: returning it to the OS after every large free (no mmap/munmap and
-#: page-fault churn for every new activation tensor).
-MALLOC_ENV = dict(MALLOC_MMAP_THRESHOLD_='33554432',
-                  MALLOC_TRIM_THRESHOLD_='68719476736',
-                  MALLOC_TOP_PAD_='536870912')
+#: glibc malloc with a fixed mmap threshold: every allocation of 128 KiB
+#: or more is mapped on its own and unmapped when freed, so RSS follows
+#: the live tensors (used for the live-memory round of ``train``).
+LIVE_MEMORY_ENV = dict(MALLOC_MMAP_THRESHOLD_='131072')
 
 #: name -> (label, lever / description, options of the worker)
 TRAIN_VARIANTS = {
@@ -374,30 +380,31 @@ TRAIN_VARIANTS = {
                        'fused_attn=False (every attention through the '
                        "block's nn.MultiheadAttention)",
                        dict(backbone='fgma', fused_attn=False)),
-    'mafsar_math_sdpa': ('MA-FSAR, unfused SDPA kernel',
-                         'SDPA limited to the MATH backend',
-                         dict(backbone='fgma', sdpa='math')),
+    'mafsar_math_sdpa':
+    ('MA-FSAR, unfused SDPA kernel', 'SDPA limited to the MATH backend',
+     dict(backbone='fgma', sdpa='math')),
     'mafsar_serial': ('MA-FSAR serial', "lma_mode='serial'",
                       dict(backbone='fgma', lma_mode='serial')),
     'mafsar_cp': ('MA-FSAR + ckpt', 'with_cp=True',
                   dict(backbone='fgma', with_cp=True)),
-    'mafsar_no_text_cache': ('MA-FSAR, no text cache',
-                             'CLIPTextEncoder(cache=False)',
-                             dict(backbone='fgma', text_cache=False)),
+    'mafsar_no_text_cache':
+    ('MA-FSAR, no text cache', 'CLIPTextEncoder(cache=False)',
+     dict(backbone='fgma', text_cache=False)),
     'mafsar_frozen_grads': ('MA-FSAR, grads for frozen weights',
                             'frozen weights requires_grad=True (grads '
                             'computed, not stepped)',
                             dict(backbone='fgma', frozen_grads=True)),
-    'mafsar_text_released': ('MA-FSAR, text tower released',
-                             'text features precomputed, text tower '
-                             'weights freed',
-                             dict(backbone='fgma', release_text=True)),
-    'full_ft_malloc': ('Full fine-tuning, tuned malloc',
-                       'glibc malloc keeps freed memory (MALLOC_*_ env)',
-                       dict(backbone='full', env=MALLOC_ENV)),
-    'mafsar_malloc': ('MA-FSAR, tuned malloc',
-                      'glibc malloc keeps freed memory (MALLOC_*_ env)',
-                      dict(backbone='fgma', env=MALLOC_ENV)),
+    'mafsar_text_released':
+    ('MA-FSAR, text tower released', 'text features precomputed, text tower '
+     'weights freed', dict(backbone='fgma', release_text=True)),
+    'full_ft_text_released': ('Full fine-tuning, text tower released',
+                              'text features precomputed, text tower '
+                              'weights freed',
+                              dict(backbone='full', release_text=True)),
+    'full_ft_2t': ('Full fine-tuning, 2 threads', 'torch.set_num_threads(2)',
+                   dict(backbone='full', threads=2)),
+    'mafsar_2t': ('MA-FSAR, 2 threads', 'torch.set_num_threads(2)',
+                  dict(backbone='fgma', threads=2)),
 }
 
 
@@ -416,26 +423,35 @@ class _FixedText:
         return torch.stack([self.feats[n] for n in names])
 
 
-def _episode(num_videos: int, n_way: int, k_shot: int, size: int,
-             num_frames: int, seed: int = 0):
+def _episode(num_videos: int,
+             n_way: int,
+             k_shot: int,
+             size: int,
+             num_frames: int,
+             seed: int = 0):
     """A random uint8 episode and its data sample."""
     import torch
+
     from mafsar_mm.structures import EpisodeDataSample
     gen = torch.Generator().manual_seed(seed)
     inputs = torch.randint(
-        0, 256, (num_videos, 3, num_frames, size, size), generator=gen,
+        0,
+        256, (num_videos, 3, num_frames, size, size),
+        generator=gen,
         dtype=torch.uint8)
     n_query = num_videos // n_way - k_shot
-    sample = EpisodeDataSample(metainfo=dict(
-        class_names=[f'synthetic action number {i}' for i in range(n_way)],
-        n_way=n_way, k_shot=k_shot, n_query=n_query))
+    sample = EpisodeDataSample(
+        metainfo=dict(
+            class_names=[f'synthetic action number {i}' for i in range(n_way)],
+            n_way=n_way,
+            k_shot=k_shot,
+            n_query=n_query))
     sample.support_labels = torch.arange(n_way).repeat_interleave(k_shot)
     sample.query_labels = torch.arange(n_way).repeat_interleave(n_query)
     return inputs, sample
 
 
-def _static_bytes(model, tunable: List, grads_for: List,
-                  state: dict) -> dict:
+def _static_bytes(model, tunable: List, grads_for: List, state: dict) -> dict:
     """Exact bytes of the weights, gradients and AdamW state."""
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     buffers = sum(b.numel() * b.element_size() for b in model.buffers())
@@ -445,28 +461,31 @@ def _static_bytes(model, tunable: List, grads_for: List,
         for value in per_param.values():
             if hasattr(value, 'numel'):
                 adam += value.numel() * value.element_size()
-    return dict(weights=weights + buffers, grads=grads, optimizer=adam,
-                tunable_params=sum(p.numel() for p in tunable))
+    return dict(
+        weights=weights + buffers,
+        grads=grads,
+        optimizer=adam,
+        tunable_params=sum(p.numel() for p in tunable))
 
 
 def _profile_summary(prof, top: int) -> dict:
     """Self CPU time per op (top rows) and per op family."""
     families = (
-        ('GEMM (linear, matmul)', ('addmm', 'mm', 'bmm', 'matmul',
-                                   'linear', 'baddbmm')),
-        ('attention kernel (SDPA)', ('scaled_dot_product', 'flash',
-                                     '_softmax', 'softmax')),
-        ('layer norm', ('layer_norm',)),
-        ('GELU', ('gelu',)),
+        ('GEMM (linear, matmul)', ('addmm', 'mm', 'bmm', 'matmul', 'linear',
+                                   'baddbmm')),
+        ('attention kernel (SDPA)', ('scaled_dot_product', 'flash', '_softmax',
+                                     'softmax')),
+        ('layer norm', ('layer_norm', )),
+        ('GELU', ('gelu', )),
         ('patch conv', ('conv', 'convolution')),
-        ('copies (cat, copy, clone)', ('cat', 'copy', 'clone', 'contiguous',
-                                       'index', 'stack', 'expand', 'repeat',
-                                       'transpose', 'view', 'reshape',
-                                       'permute', 'select', 'slice')),
+        ('copies (cat, copy, clone)',
+         ('cat', 'copy', 'clone', 'contiguous', 'index', 'stack', 'expand',
+          'repeat', 'transpose', 'view', 'reshape', 'permute', 'select',
+          'slice')),
         ('optimizer (AdamW)', ('_foreach', 'adam', 'lerp', 'addcdiv',
                                'addcmul', 'sqrt')),
-        ('elementwise', ('add', 'mul', 'sub', 'div', 'fill', 'zero',
-                         'sum', 'mean', 'exp', 'pow', 'threshold')),
+        ('elementwise', ('add', 'mul', 'sub', 'div', 'fill', 'zero', 'sum',
+                         'mean', 'exp', 'pow', 'threshold')),
     )
     rows = []
     for evt in prof.key_averages():
@@ -490,10 +509,14 @@ def _profile_summary(prof, top: int) -> dict:
             phases[evt.key.strip('# ')] = evt.cpu_time_total / 1e3
     return dict(
         total_ms=total,
-        top=[dict(op=n, self_ms=ms, calls=c, share=ms / total)
-             for n, ms, c in rows[:top]],
-        families={k: dict(self_ms=v, share=v / total)
-                  for k, v in sorted(fam.items(), key=lambda kv: -kv[1])},
+        top=[
+            dict(op=n, self_ms=ms, calls=c, share=ms / total)
+            for n, ms, c in rows[:top]
+        ],
+        families={
+            k: dict(self_ms=v, share=v / total)
+            for k, v in sorted(fam.items(), key=lambda kv: -kv[1])
+        },
         phases=phases)
 
 
@@ -522,14 +545,25 @@ def _saved_bytes(model, batch: Callable) -> int:
     return sum(seen.values())
 
 
-def train_worker(variant: str, arch: str, size: int, num_frames: int,
-                 warmup: int, steps: int, profile: int = 0,
+def train_worker(variant: str,
+                 arch: str,
+                 size: int,
+                 num_frames: int,
+                 warmup: int,
+                 steps: int,
+                 profile: int = 0,
                  count_saved: bool = False) -> dict:
     """Build one variant, run training steps, measure time and memory.
 
     Runs in its own process (see :func:`run_train`). A step is
     preprocessing + forward + backward + AdamW step + ``zero_grad`` on a
     5-way 1-shot episode with 1 query per class (10 videos).
+
+    Threads: 1 unless the variant says otherwise (see
+    :data:`TRAIN_VARIANTS`): on a shared, oversubscribed machine every
+    OpenMP barrier of a 2-thread op waits for a descheduled thread, which
+    adds a scheduler time slice to each op and penalises models with
+    more (small) ops.
 
     Memory: ``VmRSS`` after the imports is the baseline; ``VmHWM`` is
     reset once the model is built and read after the last step.
@@ -565,11 +599,11 @@ def train_worker(variant: str, arch: str, size: int, num_frames: int,
     text_cache = opts.pop('text_cache', True)
     frozen_grads = opts.pop('frozen_grads', False)
     release_text = opts.pop('release_text', False)
-    opts.pop('env', None)  # applied by the parent process
+    torch.set_num_threads(opts.pop('threads', 1))
     torch.manual_seed(0)
     model = build_model(
-        recognizer_cfg(arch, kind, num_frames=num_frames,
-                       text_cache=text_cache, **opts))
+        recognizer_cfg(
+            arch, kind, num_frames=num_frames, text_cache=text_cache, **opts))
     model.train()
     tunable = [p for p in model.parameters() if p.requires_grad]
     if frozen_grads:
@@ -611,9 +645,13 @@ def train_worker(variant: str, arch: str, size: int, num_frames: int,
             optimizer.step()
             model.zero_grad(set_to_none=True)
         t3, c3 = time.perf_counter(), time.process_time()
-        return dict(wall=t3 - t0, cpu=c3 - c0, forward=t1 - t0,
-                    backward=t2 - t1, optimizer=t3 - t2,
-                    loss=float(loss.detach()))
+        return dict(
+            wall=t3 - t0,
+            cpu=c3 - c0,
+            forward=t1 - t0,
+            backward=t2 - t1,
+            optimizer=t3 - t2,
+            loss=float(loss.detach()))
 
     times = []
     with attn_ctx:
@@ -624,19 +662,30 @@ def train_worker(variant: str, arch: str, size: int, num_frames: int,
         peak = peak_rss_bytes()
         prof_summary = None
         if profile:
-            from torch.profiler import (ProfilerActivity, profile as prof_,
-                                        record_function)
+            from torch.profiler import ProfilerActivity
+            from torch.profiler import profile as prof_
+            from torch.profiler import record_function
             with prof_(activities=[ProfilerActivity.CPU]) as prof:
                 step(lambda name: record_function(f'## {name} ##'))
             prof_summary = _profile_summary(prof, profile)
         saved = _saved_bytes(model, batch) if count_saved else None
     static = _static_bytes(model, tunable, grads_for, optimizer.state)
     return dict(
-        variant=variant, arch=arch, size=size, num_frames=num_frames,
-        steps=times, baseline_rss=baseline, after_build_rss=after_build,
-        peak_rss=peak, peak=peak - baseline, peak_over_build=peak -
-        after_build, hwm_reset=reset_ok, static=static,
-        profile=prof_summary, saved=saved, load_average=list(os.getloadavg()),
+        variant=variant,
+        arch=arch,
+        size=size,
+        num_frames=num_frames,
+        steps=times,
+        baseline_rss=baseline,
+        after_build_rss=after_build,
+        peak_rss=peak,
+        peak=peak - baseline,
+        peak_over_build=peak - after_build,
+        hwm_reset=reset_ok,
+        static=static,
+        profile=prof_summary,
+        saved=saved,
+        load_average=list(os.getloadavg()),
         threads=torch.get_num_threads())
 
 
@@ -645,11 +694,9 @@ def _spawn_worker(args: List[str], env: Optional[dict] = None) -> dict:
     extra environment variables ``env``) and parse its result."""
     cmd = [sys.executable, osp.abspath(__file__), '_train-worker'] + args
     full_env = dict(os.environ)
-    full_env['PYTHONPATH'] = ROOT + os.pathsep + full_env.get(
-        'PYTHONPATH', '')
+    full_env['PYTHONPATH'] = ROOT + os.pathsep + full_env.get('PYTHONPATH', '')
     full_env.update(env or {})
-    proc = subprocess.run(cmd, capture_output=True, text=True,
-                          env=full_env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env)
     for line in proc.stdout.splitlines()[::-1]:
         if line.startswith(RESULT_TAG):
             return json.loads(line[len(RESULT_TAG):])
@@ -657,14 +704,26 @@ def _spawn_worker(args: List[str], env: Optional[dict] = None) -> dict:
                        f'{proc.stderr[-3000:]}')
 
 
-def run_train(variants: Sequence[str], arch: str, size: int,
-              num_frames: int, rounds: int, warmup: int, steps: int,
-              profile_variants: Sequence[str] = (), profile_top: int = 12,
+def run_train(variants: Sequence[str],
+              arch: str,
+              size: int,
+              num_frames: int,
+              rounds: int,
+              warmup: int,
+              steps: int,
+              profile_variants: Sequence[str] = (),
+              profile_top: int = 12,
               log: Callable = print) -> dict:
     """Interleaved rounds of training-step workers, one process each.
 
     Round ``r`` runs every variant once, in an order rotated by ``r``, so
-    slow phases of the shared machine hit all variants alike.
+    slow phases of the shared machine hit all variants alike. A last,
+    untimed round measures live memory: glibc malloc with a fixed mmap
+    threshold of 128 KiB (:data:`LIVE_MEMORY_ENV`) maps every tensor of
+    that size on its own and unmaps it when freed, so the peak RSS is the
+    peak of the live tensors (the CPU analogue of
+    ``torch.cuda.max_memory_allocated``); that round also counts the
+    activations saved for backward.
 
     Args:
         variants (Sequence[str]): Keys of :data:`TRAIN_VARIANTS`.
@@ -683,34 +742,55 @@ def run_train(variants: Sequence[str], arch: str, size: int,
         dict: ``runs`` (variant -> list of worker results), ``profiles``
         and the settings.
     """
-    common = ['--arch', arch, '--size', str(size), '--num-frames',
-              str(num_frames), '--warmup', str(warmup), '--steps',
-              str(steps)]
+    common = [
+        '--arch', arch, '--size',
+        str(size), '--num-frames',
+        str(num_frames), '--warmup',
+        str(warmup), '--steps',
+        str(steps)
+    ]
     runs: Dict[str, list] = {v: [] for v in variants}
+    live: Dict[str, dict] = {}
     variants = list(variants)
-    for rnd in range(rounds):
+    for rnd in range(rounds + 1):
         shift = rnd % len(variants)
+        memory_round = rnd == rounds
         for variant in variants[shift:] + variants[:shift]:
-            env = TRAIN_VARIANTS[variant][2].get('env')
-            res = _spawn_worker(['--variant', variant] + common +
-                                (['--count-saved'] if rnd == 0 else []),
-                                env)
-            runs[variant].append(res)
-            log(f'[train] round {rnd + 1}/{rounds} {variant}: '
+            env = dict(TRAIN_VARIANTS[variant][2].get('env') or {})
+            args = ['--variant', variant] + common
+            if memory_round:
+                env.update(LIVE_MEMORY_ENV)
+                args += ['--count-saved']
+            res = _spawn_worker(args, env)
+            if memory_round:
+                live[variant] = res
+            else:
+                runs[variant].append(res)
+            log(f'[train] {"memory round" if memory_round else "round"} '
+                f'{rnd + 1}/{rounds + 1} {variant}: '
                 f'{median([s["wall"] for s in res["steps"]]):.2f} s/step, '
                 f'peak {res["peak"] / 2**30:.2f} GiB, load '
                 f'{res["load_average"][0]:.1f}')
     profiles = {}
     for variant in profile_variants:
-        res = _spawn_worker(['--variant', variant, '--profile',
-                             str(profile_top)] + common[:-4] +
-                            ['--warmup', '1', '--steps', '0'],
-                            TRAIN_VARIANTS[variant][2].get('env'))
+        res = _spawn_worker(
+            ['--variant', variant, '--profile',
+             str(profile_top)] + common[:-4] +
+            ['--warmup', '1', '--steps', '0'],
+            TRAIN_VARIANTS[variant][2].get('env'))
         profiles[variant] = res['profile']
         log(f'[train] profiled {variant}')
-    return dict(arch=arch, size=size, num_frames=num_frames, rounds=rounds,
-                warmup=warmup, steps=steps, runs=runs, profiles=profiles,
-                episode='5-way 1-shot, 1 query per class: 10 videos')
+    return dict(
+        arch=arch,
+        size=size,
+        num_frames=num_frames,
+        rounds=rounds,
+        warmup=warmup,
+        steps=steps,
+        runs=runs,
+        live=live,
+        profiles=profiles,
+        episode='5-way 1-shot, 1 query per class: 10 videos')
 
 
 def summarize_train(train: dict) -> dict:
@@ -727,8 +807,8 @@ def summarize_train(train: dict) -> dict:
             peak=median(r['peak'] for r in runs),
             peak_over_build=median(r['peak_over_build'] for r in runs),
             static=runs[0]['static'],
-            saved=next((r['saved'] for r in runs
-                        if r.get('saved') is not None), None),
+            saved=(train.get('live', {}).get(variant) or {}).get('saved'),
+            live=(train.get('live', {}).get(variant) or {}).get('peak'),
             n_steps=len(steps),
             load=median(r['load_average'][0] for r in runs))
     ref = out.get('full_ft')
@@ -737,6 +817,8 @@ def summarize_train(train: dict) -> dict:
             row['time_ratio'] = row['wall'] / ref['wall']
             row['cpu_ratio'] = row['cpu'] / ref['cpu']
             row['memory_ratio'] = row['peak'] / ref['peak']
+            if row['live'] is not None and ref['live']:
+                row['live_ratio'] = row['live'] / ref['live']
     return out
 
 
@@ -754,8 +836,10 @@ def _test_dataset(data_root: str, num_episodes: int):
     return cfg, DATASETS.build(ds_cfg)
 
 
-def run_eval(data_root: str, plain_episodes: int,
-             cached_episodes: Sequence[int], seed: int = 0,
+def run_eval(data_root: str,
+             plain_episodes: int,
+             cached_episodes: Sequence[int],
+             seed: int = 0,
              log: Callable = print) -> dict:
     """Episodes per second of the plain and the cached test path.
 
@@ -780,6 +864,7 @@ def run_eval(data_root: str, plain_episodes: int,
     import torch
     _import_package()
     from mmaction.registry import MODELS
+
     from mafsar_mm.engine import EpisodeFeatureCache
     total = max(max(cached_episodes), plain_episodes)
     cfg, dataset = _test_dataset(data_root, total)
@@ -790,14 +875,15 @@ def run_eval(data_root: str, plain_episodes: int,
             if param.requires_grad:
                 param.add_(0.05 * torch.randn_like(param))
     num_videos = len(dataset.video_list())
+    model.encode_text(['warm up'])  # loads the tokenizer (one-off cost)
 
     plain_labels, plain_correct = [], 0
     t0 = time.perf_counter()
     for episode_id in range(plain_episodes):
         item = dataset[episode_id]
         data = model.data_preprocessor(
-            dict(inputs=[item['inputs']],
-                 data_samples=[item['data_samples']]), False)
+            dict(inputs=[item['inputs']], data_samples=[item['data_samples']]),
+            False)
         with torch.no_grad():
             pred = model.predict(data['inputs'], data['data_samples'])[0]
         plain_labels.append(pred.pred_labels.clone())
@@ -830,21 +916,29 @@ def run_eval(data_root: str, plain_episodes: int,
     for n in marks:
         cached_time = build_time + at[n]
         plain_n = n / plain_rate
-        rows.append(dict(
-            episodes=n, plain_s=plain_n,
-            plain_measured=n <= plain_episodes,
-            cached_s=cached_time, plain_eps=plain_rate,
-            cached_eps=n / cached_time, speedup=plain_n / cached_time,
-            plain_passes=n * dataset.n_way * (dataset.k_shot +
-                                              dataset.n_query) /
-            num_videos,
-            cached_passes=cache.encoder_passes / num_videos))
+        rows.append(
+            dict(
+                episodes=n,
+                plain_s=plain_n,
+                plain_measured=n <= plain_episodes,
+                cached_s=cached_time,
+                plain_eps=plain_rate,
+                cached_eps=n / cached_time,
+                speedup=plain_n / cached_time,
+                plain_passes=n * dataset.n_way *
+                (dataset.k_shot + dataset.n_query) / num_videos,
+                cached_passes=cache.encoder_passes / num_videos))
     return dict(
-        num_videos=num_videos, n_way=dataset.n_way, k_shot=dataset.k_shot,
-        n_query=dataset.n_query, plain_episodes=plain_episodes,
-        plain_time=plain_time, build_time=build_time,
+        num_videos=num_videos,
+        n_way=dataset.n_way,
+        k_shot=dataset.k_shot,
+        n_query=dataset.n_query,
+        plain_episodes=plain_episodes,
+        plain_time=plain_time,
+        build_time=build_time,
         head_ms=1e3 * at[max(marks)] / max(marks),
-        rows=rows, identical_predictions=bool(same),
+        rows=rows,
+        identical_predictions=bool(same),
         plain_accuracy=100 * plain_correct / (plain_episodes * per_query),
         cached_accuracy=100 * cached_correct / max(queries, 1),
         cached_accuracy_all=100 * cached_correct_all /
@@ -855,9 +949,15 @@ def run_eval(data_root: str, plain_episodes: int,
 # ---------------------------------------------------------------------------
 # 4. matchers
 # ---------------------------------------------------------------------------
-def run_matchers(dims: int, num_frames: int, n_way: int, k_shot: int,
-                 n_query: int, reps: int, episode_arch: str,
-                 episode_reps: int, log: Callable = print) -> dict:
+def run_matchers(dims: int,
+                 num_frames: int,
+                 n_way: int,
+                 k_shot: int,
+                 n_query: int,
+                 reps: int,
+                 episode_arch: str,
+                 episode_reps: int,
+                 log: Callable = print) -> dict:
     """Time the matchers and MA-FSAR's forward pass on one episode.
 
     Args:
@@ -884,7 +984,8 @@ def run_matchers(dims: int, num_frames: int, n_way: int, k_shot: int,
     query = torch.randn(n_way * n_query, num_frames, dims, generator=gen)
     labels = torch.arange(n_way).repeat_interleave(k_shot)
     matchers = dict(
-        OTAM=dict(type='OTAMMatcher'), BiMHM=dict(type='BiMHMMatcher'),
+        OTAM=dict(type='OTAMMatcher'),
+        BiMHM=dict(type='BiMHMMatcher'),
         TRX=dict(type='TRXMatcher', in_channels=dims, seq_len=num_frames),
         Proto=dict(type='ProtoMatcher'))
     mods = {k: MODELS.build(v).eval() for k, v in matchers.items()}
@@ -917,10 +1018,10 @@ def run_matchers(dims: int, num_frames: int, n_way: int, k_shot: int,
             if i:
                 fwd.append(time.perf_counter() - t0)
         # the cached path runs only the head (TPCM + OTAM) per episode
-        s_feat = torch.randn(n_way * k_shot, num_frames, feats_dim,
-                             generator=gen)
-        q_feat = torch.randn(n_way * n_query, num_frames, feats_dim,
-                             generator=gen)
+        s_feat = torch.randn(
+            n_way * k_shot, num_frames, feats_dim, generator=gen)
+        q_feat = torch.randn(
+            n_way * n_query, num_frames, feats_dim, generator=gen)
         text = model.encode_text(sample.class_names)
         for i in range(reps + 1):
             t0 = time.perf_counter()
@@ -932,11 +1033,22 @@ def run_matchers(dims: int, num_frames: int, n_way: int, k_shot: int,
     log(f'[matchers] episode forward {episode_ms:.0f} ms, head '
         f'{head_ms:.2f} ms')
     return dict(
-        dims=dims, num_frames=num_frames, n_way=n_way, k_shot=k_shot,
-        n_query=n_query, reps=reps, episode_arch=episode_arch,
-        episode_size=size, episode_reps=episode_reps,
-        matcher_ms=matcher_ms, episode_ms=episode_ms, head_ms=head_ms,
-        share={k: v / episode_ms for k, v in matcher_ms.items()})
+        dims=dims,
+        num_frames=num_frames,
+        n_way=n_way,
+        k_shot=k_shot,
+        n_query=n_query,
+        reps=reps,
+        episode_arch=episode_arch,
+        episode_size=size,
+        episode_reps=episode_reps,
+        matcher_ms=matcher_ms,
+        episode_ms=episode_ms,
+        head_ms=head_ms,
+        share={
+            k: v / episode_ms
+            for k, v in matcher_ms.items()
+        })
 
 
 # ---------------------------------------------------------------------------
@@ -949,8 +1061,8 @@ def _first(batch: list):
 
 def _train_dataset(data_root: str, pipeline: str, n_query: int):
     """A training split with the quickstart or the 224 pipeline."""
-    from mmengine.config import Config
     from mmaction.registry import DATASETS
+    from mmengine.config import Config
     cfg = Config.fromfile(QUICKSTART_CONFIG)
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.data_root = data_root
@@ -964,8 +1076,8 @@ def _tiny_train_rate(data_root: str, n_query: int, steps: int) -> dict:
     """Videos per second of the quickstart model in training (random
     frames of the quickstart size, in this process)."""
     import torch
-    from mmengine.config import Config
     from mmaction.registry import MODELS
+    from mmengine.config import Config
     cfg = Config.fromfile(QUICKSTART_CONFIG)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).train()
@@ -988,8 +1100,11 @@ def _tiny_train_rate(data_root: str, n_query: int, steps: int) -> dict:
     return dict(step_s=step, videos_per_s=num_videos / step)
 
 
-def run_data(data_root: str, episodes: int, workers: Sequence[int],
-             tiny_steps: int, train_summary: Optional[dict],
+def run_data(data_root: str,
+             episodes: int,
+             workers: Sequence[int],
+             tiny_steps: int,
+             train_summary: Optional[dict],
              log: Callable = print) -> dict:
     """Videos per second through the training pipelines.
 
@@ -1006,7 +1121,6 @@ def run_data(data_root: str, episodes: int, workers: Sequence[int],
     Returns:
         dict: ``rows`` per (pipeline, workers) and the model rates.
     """
-    import torch
     from torch.utils.data import DataLoader
     _import_package()
     settings = (('quickstart', 'quickstart train pipeline (64 px)', 2),
@@ -1017,8 +1131,11 @@ def run_data(data_root: str, episodes: int, workers: Sequence[int],
         per_episode = dataset.n_way * (dataset.k_shot + dataset.n_query)
         for num_workers in workers:
             loader = DataLoader(
-                dataset, batch_size=1, num_workers=num_workers,
-                collate_fn=_first, sampler=range(episodes + 1))
+                dataset,
+                batch_size=1,
+                num_workers=num_workers,
+                collate_fn=_first,
+                sampler=range(episodes + 1))
             it = iter(loader)
             t_start = time.perf_counter()
             next(it)
@@ -1026,22 +1143,26 @@ def run_data(data_root: str, episodes: int, workers: Sequence[int],
             count = sum(1 for _ in it)
             elapsed = time.perf_counter() - t0
             del it, loader
-            rows.append(dict(
-                pipeline=key, label=label, workers=num_workers,
-                videos_per_episode=per_episode,
-                first_s=t0 - t_start,
-                videos_per_s=count * per_episode / elapsed))
+            rows.append(
+                dict(
+                    pipeline=key,
+                    label=label,
+                    workers=num_workers,
+                    videos_per_episode=per_episode,
+                    first_s=t0 - t_start,
+                    videos_per_s=count * per_episode / elapsed))
             log(f'[data] {key} workers={num_workers}: '
                 f'{rows[-1]["videos_per_s"]:.1f} videos/s')
-    torch.set_num_threads(os.cpu_count() or 1)
     tiny = _tiny_train_rate(data_root, 2, tiny_steps)
-    model_rates = dict(quickstart=dict(
-        label='MA-FSAR tiny CLIP (quickstart), training step', **tiny))
+    model_rates = dict(
+        quickstart=dict(
+            label='MA-FSAR tiny CLIP (quickstart), training step', **tiny))
     if train_summary and 'mafsar' in train_summary:
         wall = train_summary['mafsar']['wall']
         model_rates['224'] = dict(
             label='MA-FSAR ViT-B/32, training step (section 2)',
-            step_s=wall, videos_per_s=10 / wall)
+            step_s=wall,
+            videos_per_s=10 / wall)
     return dict(episodes=episodes, rows=rows, model_rates=model_rates)
 
 
@@ -1056,31 +1177,39 @@ def _gib(value: float) -> str:
     return f'{value / 2**30:.2f}'
 
 
+def _opt_gib(value: Optional[float]) -> str:
+    return '-' if value is None else _gib(value)
+
+
 def _ok(passed: bool) -> str:
     return 'met' if passed else '**missed**'
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence]) -> List[str]:
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '|' + '|'.join('---' for _ in header) + '|']
+    lines = [
+        '| ' + ' | '.join(header) + ' |',
+        '|' + '|'.join('---' for _ in header) + '|'
+    ]
     lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
     return lines
 
 
 def render_params(res: dict) -> List[str]:
     """Markdown of the parameter section."""
-    paper = {('mafsar', 'ViT-B-32'): ('18.54 M', '151.3 M'),
-             ('full_ft', 'ViT-B-32'): ('90.99 M', '-')}
+    paper = {
+        ('mafsar', 'ViT-B-32'): ('18.54 M', '151.3 M'),
+        ('full_ft', 'ViT-B-32'): ('90.99 M', '-')
+    }
     rows = []
     for r in res['rows']:
         p_tun, p_frozen = paper.get((r['key'], r['arch']), ('-', '-'))
-        rows.append((r['method'], r['arch'], _m(r['total']),
-                     _m(r['tunable']), _m(r['frozen']),
-                     f'{100 * r["tunable"] / r["total"]:.1f} %', p_tun,
-                     p_frozen, r['note']))
-    lines = _table(('method', 'CLIP', 'total', 'tunable', 'frozen',
-                    'tunable share', 'paper tunable', 'paper frozen',
-                    'what is tuned'), rows)
+        rows.append(
+            (r['method'], r['arch'], _m(r['total']), _m(r['tunable']),
+             _m(r['frozen']), f'{100 * r["tunable"] / r["total"]:.1f} %',
+             p_tun, p_frozen, r['note']))
+    lines = _table(
+        ('method', 'CLIP', 'total', 'tunable', 'frozen', 'tunable share',
+         'paper tunable', 'paper frozen', 'what is tuned'), rows)
     for r in res['rows']:
         if r['key'] == 'mafsar':
             parts = ', '.join(f'{k} {_m(v)}' for k, v in r['parts'].items()
@@ -1090,9 +1219,11 @@ def render_params(res: dict) -> List[str]:
     for r in res['rows']:
         if r['key'] == 'mafsar' and r['arch'] in ref:
             ratio = r['tunable'] / ref[r['arch']]['tunable']
-            lines += ['', f'{r["arch"]}: MA-FSAR tunes {ratio:.3f}x the '
-                      'parameters of full fine-tuning (paper: 18.54 / '
-                      '90.99 = 0.204x).']
+            lines += [
+                '', f'{r["arch"]}: MA-FSAR tunes {ratio:.3f}x the '
+                'parameters of full fine-tuning (paper: 18.54 / '
+                '90.99 = 0.204x).'
+            ]
     return lines
 
 
@@ -1110,57 +1241,116 @@ def render_train(res: dict) -> List[str]:
         '* **wall**: wall-clock time per step; **CPU**: CPU time of the '
         'process per step (less sensitive to the other load on the '
         'machine).',
-        '* **peak**: peak RSS during the steps minus the RSS after the '
-        'imports (before the model exists): weights + gradients + AdamW '
-        'state + activations + temporaries + allocator overhead, the CPU '
-        'analogue of peak GPU memory in training. **dyn.**: peak RSS minus '
-        'the RSS after the model is built (what training adds). '
-        '**saved act.**: bytes of the tensors autograd keeps for backward '
+        '* **peak RSS**: peak resident memory during the steps (`VmHWM`, '
+        'reset after the model is built) minus the RSS after the imports '
+        '(before the model exists): weights + gradients + AdamW state + '
+        'activations + temporaries + what glibc malloc keeps of freed '
+        'memory, with the default allocator (what a user gets). Median '
+        'of the timed processes. **dyn.**: peak RSS minus the RSS after '
+        'the model is built (what training adds).',
+        '* **live peak**: the same, measured in an extra untimed process '
+        'per variant with `MALLOC_MMAP_THRESHOLD_=131072` (every block of '
+        '128 KiB or more is mapped on its own and unmapped on free), so '
+        'RSS follows the live tensors: the CPU analogue of '
+        '`torch.cuda.max_memory_allocated`, free of allocator retention.',
+        '* **saved act.**: bytes of the tensors autograd keeps for backward '
         '(one forward pass, unique storages, parameters excluded; with '
         'checkpointing only what lives outside the checkpointed blocks). '
         '**static**: exact bytes of weights (with buffers), gradients and '
-        'AdamW state, from the tensors.', '']
+        'AdamW state, from the tensors (gradients are freed after every '
+        'step, so they never coexist with the activations).', ''
+    ]
     rows = []
     for variant, s in summ.items():
         label, lever, _ = TRAIN_VARIANTS[variant]
         st = s['static']
-        rows.append((
-            label, lever, f'{st["tunable_params"] / 1e6:.2f} M',
-            f'{s["wall"]:.2f}', f'{s["cpu"]:.2f}',
-            f'{s["forward"]:.2f} / {s["backward"]:.2f} / '
-            f'{s["optimizer"]:.2f}', _gib(s['peak']),
-            _gib(s['peak_over_build']),
-            _gib(s['saved']) if s.get('saved') is not None else '-',
-            f'{_gib(st["weights"])} / {_gib(st["grads"])} / '
-            f'{_gib(st["optimizer"])}',
-            f'{s.get("time_ratio", float("nan")):.2f}',
-            f'{s.get("cpu_ratio", float("nan")):.2f}',
-            f'{s.get("memory_ratio", float("nan")):.2f}'))
+        rows.append((label, lever, f'{st["tunable_params"] / 1e6:.2f} M',
+                     f'{s["wall"]:.2f}', f'{s["cpu"]:.2f}',
+                     f'{s["forward"]:.2f} / {s["backward"]:.2f} / '
+                     f'{s["optimizer"]:.2f}', _gib(s['peak']),
+                     _gib(s['peak_over_build']), _opt_gib(s.get('live')),
+                     _opt_gib(s.get('saved')),
+                     f'{_gib(st["weights"])} / {_gib(st["grads"])} / '
+                     f'{_gib(st["optimizer"])}',
+                     f'{s.get("time_ratio", float("nan")):.2f}',
+                     f'{s.get("cpu_ratio", float("nan")):.2f}',
+                     f'{s.get("memory_ratio", float("nan")):.2f}',
+                     f'{s.get("live_ratio", float("nan")):.2f}'))
     lines += _table(
         ('variant', 'setting', 'tunable', 'wall s/step', 'CPU s/step',
-         'fwd / bwd / opt s', 'peak GiB', 'dyn. GiB', 'saved act. GiB',
-         'static GiB (w / g / opt)', 'time vs full FT', 'CPU vs full FT',
-         'memory vs full FT'), rows)
+         'fwd / bwd / opt s', 'peak RSS GiB', 'dyn. GiB', 'live peak GiB',
+         'saved act. GiB', 'static GiB (w / g / opt)', 'wall vs full FT',
+         'CPU vs full FT', 'RSS vs full FT', 'live vs full FT'), rows)
     return lines
 
 
+TRAIN_NOTES = [
+    'What the levers are:',
+    '',
+    '* **fused attention** (`CLIPViTFgMA(fused_attn=True)`, the default): '
+    'the frozen attentions go through `CLIPViTFgMA._frozen_attention` '
+    'instead of the block\'s `nn.MultiheadAttention`. (1) The projections '
+    'run on contiguous batch-first tensors: `nn.MultiheadAttention` '
+    'transposes to sequence-first, and `torch.matmul` with a frozen '
+    'weight and a non-contiguous input that needs grad does not fold the '
+    'batch into one GEMM but runs a batched matmul over an expanded '
+    'weight (`aten::bmm`), forward and backward: the biggest slowdown '
+    'found. (2) In `lma_mode=\'parallel\'` the q/k/v projection of the '
+    'frame tokens is shared by the plain and the multimodal attention, '
+    'and the keys/values of frame and extra tokens live in one tensor '
+    '(nothing concatenated and saved twice). (3) The frozen output '
+    'projection of the multimodal attention is folded into the LMA '
+    'adapter\'s down-projection (`Adapter.forward_projected`). Outputs '
+    'and gradients equal `nn.MultiheadAttention`\'s up to float rounding '
+    '(tests). The "nn.MultiheadAttention" row is the path without it.',
+    '* **SDPA kernel**: both paths call `F.scaled_dot_product_attention` '
+    '(open_clip\'s `nn.MultiheadAttention` with `need_weights=False` does '
+    'too), which picks the fused CPU flash-attention kernel; the '
+    '"unfused SDPA kernel" row limits it to the MATH backend.',
+    '* **`lma_mode=\'serial\'`**: one (multimodal) attention per block '
+    'instead of the plain + multimodal pair of the default '
+    '`\'parallel\'` (SPEC.md 2.2; a different model, shown for cost).',
+    '* **`with_cp=True`**: gradient checkpointing of every adapted frozen '
+    'block: only the block inputs are kept, the forward runs twice.',
+    '* **no gradients for frozen weights** (the default): the "grads for '
+    'frozen weights" row sets `requires_grad=True` on the frozen tower '
+    '(gradients computed, not stepped) to show what freezing saves: the '
+    'weight-gradient GEMMs, the gradient buffers, and the activations '
+    'autograd keeps only for them (a linear layer\'s input is saved only '
+    'when its weight needs a gradient).',
+    '* **text features**: `CLIPTextEncoder(cache=True)` (the default) '
+    'encodes each class name once; "no text cache" runs the text tower '
+    'every step. "text tower released": the features of the (finite) '
+    'training class names are computed once and the text tower\'s weights '
+    'are freed (a memory lever; shown for full fine-tuning too).',
+    '* **threads**: every row runs 1 torch thread per process except the '
+    '"2 threads" rows. The machine is shared and oversubscribed: with 2 '
+    'threads each OpenMP barrier waits for a descheduled thread, which '
+    'adds a scheduler time slice to every op (penalising models with more '
+    'small ops) and spins on the CPU.',
+]
+
+
 def render_train_levers(res: dict) -> List[str]:
-    """Markdown: each lever against MA-FSAR's default."""
+    """Markdown: each lever against its method's default (``mafsar_*``
+    against ``mafsar``, ``full_ft_*`` against ``full_ft``)."""
     summ = summarize_train(res)
-    base = summ.get('mafsar')
-    if not base:
-        return []
     rows = []
-    for variant, s in summ.items():
-        if not variant.startswith('mafsar_'):
+    for base_name in ('mafsar', 'full_ft'):
+        base = summ.get(base_name)
+        if not base:
             continue
-        label, lever, _ = TRAIN_VARIANTS[variant]
-        rows.append((label, lever, f'{s["wall"] / base["wall"]:.2f}x',
-                     f'{s["cpu"] / base["cpu"]:.2f}x',
-                     f'{(s["peak"] - base["peak"]) / 2**30:+.2f} GiB '
-                     f'({s["peak"] / base["peak"]:.2f}x)'))
-    return _table(('variant', 'lever', 'wall vs default', 'CPU vs default',
-                   'peak memory vs default'), rows)
+        for variant, s in summ.items():
+            if not variant.startswith(base_name + '_'):
+                continue
+            label, lever, _ = TRAIN_VARIANTS[variant]
+            rows.append((label, lever, TRAIN_VARIANTS[base_name][0],
+                         f'{s["wall"] / base["wall"]:.2f}x',
+                         f'{s["cpu"] / base["cpu"]:.2f}x',
+                         f'{(s["peak"] - base["peak"]) / 2**30:+.2f} GiB '
+                         f'({s["peak"] / base["peak"]:.2f}x)'))
+    return _table(
+        ('variant', 'lever', 'against', 'wall', 'CPU', 'peak memory'), rows)
 
 
 def render_profiles(res: dict) -> List[str]:
@@ -1182,21 +1372,24 @@ def render_profiles(res: dict) -> List[str]:
             cells.append(f'{got["self_ms"] / 1e3:.2f} s '
                          f'({100 * got["share"]:.0f} %)' if got else '-')
         rows.append([fam] + cells)
-    rows.append(['**total self CPU**'] + [
-        f'{profiles[n]["total_ms"] / 1e3:.2f} s' for n in names])
+    rows.append(['**total self CPU**'] +
+                [f'{profiles[n]["total_ms"] / 1e3:.2f} s' for n in names])
     for phase in ('forward', 'backward', 'optimizer'):
         rows.append([f'phase: {phase} (incl. children)'] + [
             f'{profiles[n]["phases"].get(phase, float("nan")) / 1e3:.2f} s'
-            for n in names])
+            for n in names
+        ])
     lines = _table(['op family (self CPU time)'] +
                    [TRAIN_VARIANTS[n][0] for n in names], rows)
     for name in names:
-        lines += ['', f'Top ops of **{TRAIN_VARIANTS[name][0]}** by self '
-                  'CPU time (one profiled step):', '']
-        lines += _table(('op', 'self CPU s', 'share', 'calls'), [
-            (t['op'], f'{t["self_ms"] / 1e3:.2f}',
-             f'{100 * t["share"]:.1f} %', t['calls'])
-            for t in profiles[name]['top']])
+        lines += [
+            '', f'Top ops of **{TRAIN_VARIANTS[name][0]}** by self '
+            'CPU time (one profiled step):', ''
+        ]
+        lines += _table(('op', 'self CPU s', 'share', 'calls'),
+                        [(t['op'], f'{t["self_ms"] / 1e3:.2f}',
+                          f'{100 * t["share"]:.1f} %', t['calls'])
+                         for t in profiles[name]['top']])
     return lines
 
 
@@ -1204,16 +1397,17 @@ def render_eval(res: dict) -> List[str]:
     """Markdown of the evaluation section."""
     rows = []
     for r in res['rows']:
-        rows.append((
-            r['episodes'],
-            f'{r["plain_s"]:.1f}' + ('' if r['plain_measured'] else ' *'),
-            f'{r["cached_s"]:.1f}', f'{r["plain_eps"]:.2f}',
-            f'{r["cached_eps"]:.1f}', f'**{r["speedup"]:.1f}x**',
-            f'{r["plain_passes"]:.1f}', f'{r["cached_passes"]:.1f}'))
-    lines = _table(('episodes', 'plain s', 'cached s (build + episodes)',
-                    'plain episodes/s', 'cached episodes/s', 'speed-up',
-                    'plain encoder passes / video',
-                    'cached encoder passes / video'), rows)
+        rows.append(
+            (r['episodes'],
+             f'{r["plain_s"]:.1f}' + ('' if r['plain_measured'] else ' *'),
+             f'{r["cached_s"]:.1f}', f'{r["plain_eps"]:.2f}',
+             f'{r["cached_eps"]:.1f}', f'**{r["speedup"]:.1f}x**',
+             f'{r["plain_passes"]:.1f}', f'{r["cached_passes"]:.1f}'))
+    lines = _table(
+        ('episodes', 'plain s', 'cached s (build + episodes)',
+         'plain episodes/s', 'cached episodes/s', 'speed-up',
+         'plain encoder passes / video', 'cached encoder passes / video'),
+        rows)
     lines += [
         '', f'\\* extrapolated from the {res["plain_episodes"]} measured '
         'plain episodes (the plain path does the same work every '
@@ -1227,7 +1421,8 @@ def render_eval(res: dict) -> List[str]:
         f'{res["cached_accuracy"]:.2f} %; predictions identical: '
         f'**{res["identical_predictions"]}** (random-weight model, so the '
         'accuracy itself is near chance; what matters is that it is the '
-        'same).']
+        'same).'
+    ]
     return lines
 
 
@@ -1240,11 +1435,10 @@ def render_matchers(res: dict) -> List[str]:
         rows.append((name, 'yes' if free else 'no (TRX cross-transformer)',
                      f'{ms:.3f}', f'{100 * share:.3f} %',
                      f'{100 * ms / res["head_ms"]:.0f} %',
-                     _ok(share < TARGETS['matcher_share']) if free else
-                     'n/a'))
-    lines = _table(('matcher', 'parameter-free',
-                    'ms per episode', 'share of the MA-FSAR forward pass',
-                    'vs cached head time', 'target < 2 %'), rows)
+                     _ok(share < TARGETS['matcher_share']) if free else 'n/a'))
+    lines = _table(('matcher', 'parameter-free', 'ms per episode',
+                    'share of the MA-FSAR forward pass', 'vs cached head time',
+                    'target < 2 %'), rows)
     lines += [
         '', f'Episode: {res["n_way"]}-way {res["k_shot"]}-shot, '
         f'{res["n_query"]} queries per class, D = {res["dims"]}, '
@@ -1257,7 +1451,8 @@ def render_matchers(res: dict) -> List[str]:
         f'{res["episode_reps"]}). With the feature cache an episode only '
         f'runs the head (TPCM + matcher + text branch): '
         f'{res["head_ms"]:.2f} ms; the last column is the matcher time as '
-        'a share of that.']
+        'a share of that.'
+    ]
     return lines
 
 
@@ -1267,44 +1462,66 @@ def render_data(res: dict) -> List[str]:
     for r in res['rows']:
         model = res['model_rates'].get(r['pipeline'])
         m_rate = model['videos_per_s'] if model else float('nan')
-        rows.append((
-            r['label'], r['workers'], f'{r["videos_per_s"]:.1f}',
-            f'{m_rate:.1f}' if model else 'run `train`',
-            f'{r["videos_per_s"] / m_rate:.1f}x' if model else '-'))
+        rows.append((r['label'], r['workers'], f'{r["videos_per_s"]:.1f}',
+                     f'{m_rate:.1f}' if model else 'run `train`',
+                     f'{r["videos_per_s"] / m_rate:.1f}x' if model else '-'))
     lines = _table(('pipeline', 'workers', 'loader videos/s',
                     'model videos/s (training)', 'loader / model'), rows)
-    lines += ['', f'Timed over {res["episodes"]} training episodes after '
-              'the first (which pays the workers\' start-up); each video '
-              'is decoded with decord and goes through the whole '
-              'pipeline. Model rates:']
+    lines += [
+        '', f'Timed over {res["episodes"]} training episodes after '
+        'the first (which pays the workers\' start-up); each video '
+        'is decoded with decord and goes through the whole '
+        'pipeline. Model rates:'
+    ]
     for key, model in res['model_rates'].items():
         lines.append(f'* {model["label"]}: {model["step_s"]:.3f} s/step, '
                      f'{model["videos_per_s"]:.1f} videos/s.')
     return lines
 
 
+def _train_summary(train: dict) -> List[str]:
+    """The table of training ratios next to the targets."""
+    summ = summarize_train(train)
+    if 'full_ft' not in summ:
+        return []
+    best = train.get('recommended', 'mafsar')
+    mem_t, time_t = TARGETS['train_memory'], TARGETS['train_time']
+
+    def cell(value: Optional[float], target: float) -> str:
+        if value is None:
+            return '-'
+        return f'**{value:.2f}x** ({_ok(value <= target)})'
+
+    rows = [('target', f'<= {mem_t}', f'<= {mem_t}', f'<= {time_t}',
+             f'<= {time_t}'),
+            ('paper (one GPU)', '0.88x (11.9 / 13.5 GB)', '-',
+             '0.88x (3.0 / 3.4 h per 10k tasks)', '-')]
+    pairs = [(v, 'full_ft') for v in dict.fromkeys(('mafsar', best))]
+    pairs.append(('mafsar_text_released', 'full_ft_text_released'))
+    for mine, ref in pairs:
+        if mine not in summ or ref not in summ:
+            continue
+        a, b = summ[mine], summ[ref]
+        live = (
+            a['live'] / b['live'] if a.get('live') and b.get('live') else None)
+        rows.append((f'{TRAIN_VARIANTS[mine][0]} vs '
+                     f'{TRAIN_VARIANTS[ref][0].lower()}',
+                     cell(a['peak'] / b['peak'], mem_t), cell(live, mem_t),
+                     cell(a['wall'] / b['wall'],
+                          time_t), cell(a['cpu'] / b['cpu'], time_t)))
+    return [
+        f'Training step (CLIP {train["arch"]}, 5-way 1-shot, '
+        f'{train["num_frames"]} frames x {train["size"]}^2), ratios to full '
+        'fine-tuning:', ''
+    ] + _table(('', 'memory: peak RSS', 'memory: live peak', 'time: wall',
+                'time: CPU'), rows)
+
+
 def _summary(results: dict) -> List[str]:
     """The headline lines: measured ratios next to the targets."""
     lines = []
     if 'train' in results:
-        summ = summarize_train(results['train'])
-        best = results['train'].get('recommended', 'mafsar')
-        for variant in dict.fromkeys(('mafsar', best)):
-            if variant not in summ or 'time_ratio' not in summ[variant]:
-                continue
-            s = summ[variant]
-            label = TRAIN_VARIANTS[variant][0]
-            lines.append(
-                f'* Training step, {label} vs full fine-tuning: memory '
-                f'**{s["memory_ratio"]:.2f}x** (target <= '
-                f'{TARGETS["train_memory"]}, '
-                f'{_ok(s["memory_ratio"] <= TARGETS["train_memory"])}; '
-                f'paper 11.9 / 13.5 = 0.88x), time '
-                f'**{s["time_ratio"]:.2f}x** wall / '
-                f'{s["cpu_ratio"]:.2f}x CPU (target <= '
-                f'{TARGETS["train_time"]}, '
-                f'{_ok(s["time_ratio"] <= TARGETS["train_time"])}; paper '
-                '3.0 / 3.4 = 0.88x).')
+        lines += _train_summary(results['train']) + ['']
     if 'params' in results:
         for r in results['params']['rows']:
             if r['key'] == 'mafsar':
@@ -1323,25 +1540,26 @@ def _summary(results: dict) -> List[str]:
         share = results['matchers']['share']
         free = {k: v for k, v in share.items() if k != 'TRX'}
         lines.append(
-            '* Matchers (5-way 5-shot, 5 queries per class): '
-            + ', '.join(f'{k} {100 * v:.3f} %' for k, v in share.items())
-            + ' of the episode forward pass (target < 2 % for the '
+            '* Matchers (5-way 5-shot, 5 queries per class): ' +
+            ', '.join(f'{k} {100 * v:.3f} %' for k, v in share.items()) +
+            ' of the episode forward pass (target < 2 % for the '
             f'parameter-free ones, {_ok(max(free.values()) < 0.02)}).')
     if 'data' in results:
         data = results['data']
         worst = []
         for key, model in data['model_rates'].items():
-            rates = [r['videos_per_s'] for r in data['rows']
-                     if r['pipeline'] == key]
+            rates = [
+                r['videos_per_s'] for r in data['rows'] if r['pipeline'] == key
+            ]
             if rates:
                 worst.append(max(rates) / model['videos_per_s'])
         if worst:
             lines.append(
-                '* Data loading: the best loader setting delivers '
-                + ' / '.join(f'{w:.1f}x' for w in worst)
-                + ' the videos the model consumes (quickstart / 224 px): '
-                + ('not the bottleneck.' if min(worst) > 1 else
-                   '**the bottleneck**.'))
+                '* Data loading: the best loader setting delivers ' +
+                ' / '.join(f'{w:.1f}x' for w in worst) +
+                ' the videos the model consumes (quickstart / 224 px): ' +
+                ('not the bottleneck.' if min(worst) >
+                 1 else '**the bottleneck**.'))
     return lines
 
 
@@ -1357,16 +1575,21 @@ def render_report(results: dict, command: str) -> str:
         '(GitHub issue 7). **Everything runs on CPU** (there is no GPU on '
         'the machine); every model uses random weights of the real '
         'architecture (`pretrained=None`), which does not change time or '
-        'memory.', '']
+        'memory.', ''
+    ]
     if quick:
-        lines += ['**Quick smoke run (`--quick`): tiny sizes, the numbers '
-                  'mean nothing.**', '']
-    lines += ['Regenerate this page (all sections, about an hour on the '
-              'machine below):', '', '```bash', command, '```', '',
-              'One section: replace `all` with `params`, `train`, `eval`, '
-              '`matchers` or `data` (the others are kept from '
-              f'`{results.get("results_file", "the JSON file")}`).', '',
-              '## Summary', '']
+        lines += [
+            '**Quick smoke run (`--quick`): tiny sizes, the numbers '
+            'mean nothing.**', ''
+        ]
+    lines += [
+        'Regenerate this page (all sections, about an hour on the '
+        'machine below):', '', '```bash', command, '```', '',
+        'One section: replace `all` with `params`, `train`, `eval`, '
+        '`matchers` or `data` (the others are kept from '
+        f'`{results.get("results_file", "the JSON file")}`).', '',
+        '## Summary', ''
+    ]
     lines += _summary(results) or ['(no results yet)']
     lines += ['', '## Machine', '']
     sect_info = results.get('section_machine', {})
@@ -1382,10 +1605,12 @@ def render_report(results: dict, command: str) -> str:
         ('platform', info.get('platform')),
     ] + [(f'{name} run', f'{m["date"]}, load average (1 min) at start '
           f'{m["load_average"][0]:.1f}') for name, m in sect_info.items()])
-    lines += ['', 'The machine is shared (other developers\' jobs ran at '
-              'the same time, see the load averages), so absolute times '
-              'are noisy; variants are measured side by side in one run, '
-              'interleaved, and compared through ratios of medians.', '']
+    lines += [
+        '', 'The machine is shared (other developers\' jobs ran at '
+        'the same time, see the load averages), so absolute times '
+        'are noisy; variants are measured side by side in one run, '
+        'interleaved, and compared through ratios of medians.', ''
+    ]
     renders = dict(
         params=('1. Parameters', render_params),
         train=('2. Training step: memory and time', render_train),
@@ -1402,8 +1627,12 @@ def render_report(results: dict, command: str) -> str:
         if name == 'train':
             levers = render_train_levers(results['train'])
             if levers:
-                lines += ['### Levers (each against MA-FSAR\'s default)',
-                          ''] + levers + ['']
+                lines += [
+                    '### Levers', '',
+                    'Each row against its method\'s default run '
+                    '(ratios of medians):', ''
+                ] + levers + ['']
+                lines += TRAIN_NOTES + ['']
             notes = results['train'].get('notes')
             if notes:
                 lines += notes + ['']
@@ -1421,23 +1650,48 @@ def _settings(quick: bool) -> dict:
     """Sizes of every section (full run or ``--quick`` smoke run)."""
     if quick:
         return dict(
-            archs=('tiny', ), extra_archs={}, train_arch='tiny',
-            train_size=64, train_frames=4, rounds=1, warmup=0, steps=1,
+            archs=('tiny', ),
+            extra_archs={},
+            train_arch='tiny',
+            train_size=64,
+            train_frames=4,
+            rounds=1,
+            warmup=0,
+            steps=1,
             variants=('full_ft', 'frozen', 'mafsar', 'mafsar_cp'),
-            profile=('mafsar', ), plain_episodes=3,
-            cached_episodes=(3, 6), matcher_dims=64, matcher_reps=3,
-            episode_arch='tiny', episode_reps=1, data_episodes=2,
-            workers=(0, 1), tiny_steps=1)
+            profile=('mafsar', ),
+            plain_episodes=3,
+            cached_episodes=(3, 6),
+            matcher_dims=64,
+            matcher_reps=3,
+            episode_arch='tiny',
+            episode_reps=1,
+            data_episodes=2,
+            workers=(0, 1),
+            tiny_steps=1)
     return dict(
         archs=('ViT-B-32', ),
-        extra_archs=dict(mafsar=('ViT-B-16', ), clip_fsar=('ViT-B-16', ),
-                         full_ft=('ViT-B-16', )),
-        train_arch='ViT-B-32', train_size=224, train_frames=8, rounds=3,
-        warmup=1, steps=1, variants=tuple(TRAIN_VARIANTS),
-        profile=('full_ft', 'mafsar'), plain_episodes=200,
-        cached_episodes=(200, 500, 10000), matcher_dims=512,
-        matcher_reps=50, episode_arch='ViT-B-32', episode_reps=3,
-        data_episodes=30, workers=(0, 1, 2), tiny_steps=5)
+        extra_archs=dict(
+            mafsar=('ViT-B-16', ),
+            clip_fsar=('ViT-B-16', ),
+            full_ft=('ViT-B-16', )),
+        train_arch='ViT-B-32',
+        train_size=224,
+        train_frames=8,
+        rounds=3,
+        warmup=1,
+        steps=1,
+        variants=tuple(TRAIN_VARIANTS),
+        profile=('full_ft', 'mafsar'),
+        plain_episodes=200,
+        cached_episodes=(200, 500, 10000),
+        matcher_dims=512,
+        matcher_reps=50,
+        episode_arch='ViT-B-32',
+        episode_reps=3,
+        data_episodes=30,
+        workers=(0, 1, 2),
+        tiny_steps=5)
 
 
 def _ensure_synthetic(data_root: Optional[str], quick: bool) -> str:
@@ -1454,34 +1708,66 @@ def _ensure_synthetic(data_root: Optional[str], quick: bool) -> str:
     if not osp.isfile(osp.join(root, 'meta.json')):
         print(f'[data] writing a synthetic dataset to {root}')
         make_synthetic_dataset(
-            root, videos_per_class=4 if quick else 20, num_frames=16,
-            size=96, seed=0, workers=1)
+            root,
+            videos_per_class=4 if quick else 20,
+            num_frames=16,
+            size=96,
+            seed=0,
+            workers=1)
     return root
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Efficiency benchmarks of MA-FSAR (issue 7)')
-    parser.add_argument('command', choices=SECTIONS + ('all', ))
-    parser.add_argument('--out', default=osp.join('docs', 'benchmarks.md'),
-                        help='markdown report to (re)write')
-    parser.add_argument('--results', default=None,
-                        help='JSON with the raw results (default: --out '
-                        'with .json)')
-    parser.add_argument('--quick', action='store_true',
-                        help='tiny sizes, for smoke tests')
-    parser.add_argument('--data-root', default=None,
-                        help='synthetic dataset (default: data/synthetic, '
-                        'made in a temp dir when missing)')
-    parser.add_argument('--variants', nargs='+', default=None,
-                        choices=list(TRAIN_VARIANTS),
-                        help='training variants (default: all)')
-    parser.add_argument('--rounds', type=int, default=None,
-                        help='training rounds (processes per variant)')
-    parser.add_argument('--recommended', default=None,
-                        choices=list(TRAIN_VARIANTS),
-                        help='MA-FSAR variant quoted in the summary next '
-                        'to the default')
+    parser.add_argument(
+        'command',
+        choices=SECTIONS + ('all', 'report'),
+        help='a section, all of them, or `report` (only '
+        're-render the report from the stored results)')
+    parser.add_argument(
+        '--out',
+        default=osp.join('docs', 'benchmarks.md'),
+        help='markdown report to (re)write')
+    parser.add_argument(
+        '--results',
+        default=None,
+        help='JSON with the raw results (default: --out '
+        'with .json)')
+    parser.add_argument(
+        '--quick', action='store_true', help='tiny sizes, for smoke tests')
+    parser.add_argument(
+        '--data-root',
+        default=None,
+        help='synthetic dataset (default: data/synthetic, '
+        'made in a temp dir when missing)')
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        default=None,
+        choices=list(TRAIN_VARIANTS),
+        help='training variants (default: all)')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=None,
+        help='training rounds (processes per variant)')
+    parser.add_argument(
+        '--no-profile',
+        action='store_true',
+        help='skip the torch.profiler runs of `train`')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch threads (the training variants set '
+        'their own, default 1)')
+    parser.add_argument(
+        '--recommended',
+        default=None,
+        choices=list(TRAIN_VARIANTS),
+        help='MA-FSAR variant quoted in the summary next '
+        'to the default')
     return parser.parse_args(argv)
 
 
@@ -1497,8 +1783,7 @@ def _worker_main(argv: List[str]) -> None:
     parser.add_argument('--count-saved', action='store_true')
     args = parser.parse_args(argv)
     res = train_worker(args.variant, args.arch, args.size, args.num_frames,
-                       args.warmup, args.steps, args.profile,
-                       args.count_saved)
+                       args.warmup, args.steps, args.profile, args.count_saved)
     print(RESULT_TAG + json.dumps(res))
 
 
@@ -1517,6 +1802,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         return {}
     args = parse_args(argv)
     _import_package()
+    import torch
+    torch.set_num_threads(args.threads)
     cfg = _settings(args.quick)
     results_file = args.results or osp.splitext(args.out)[0] + '.json'
     results = {}
@@ -1530,15 +1817,18 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if osp.isabs(results_file) else results_file
     results['machine'] = machine_info()
     results.setdefault('section_machine', {})
-    todo = SECTIONS if args.command == 'all' else (args.command, )
+    todo = {'all': SECTIONS, 'report': ()}.get(args.command, (args.command, ))
+    if args.recommended and 'train' in results:
+        results['train']['recommended'] = args.recommended
 
     def save() -> None:
         os.makedirs(osp.dirname(osp.abspath(results_file)), exist_ok=True)
         with open(results_file, 'w') as f:
             json.dump(results, f, indent=1)
-        command = ' '.join(
-            ['python tools/analysis/benchmark.py', 'all', '--out',
-             shlex.quote(args.out)] + (['--quick'] if args.quick else []))
+        command = ' '.join([
+            'python tools/analysis/benchmark.py', 'all', '--out',
+            shlex.quote(args.out)
+        ] + (['--quick'] if args.quick else []))
         with open(args.out, 'w') as f:
             f.write(render_report(results, command))
 
@@ -1551,10 +1841,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
             results['params'] = run_params(cfg['archs'], cfg['extra_archs'])
         elif name == 'train':
             variants = args.variants or cfg['variants']
-            train = run_train(
-                variants, cfg['train_arch'], cfg['train_size'],
-                cfg['train_frames'], args.rounds or cfg['rounds'],
-                cfg['warmup'], cfg['steps'], cfg['profile'])
+            train = run_train(variants, cfg['train_arch'], cfg['train_size'],
+                              cfg['train_frames'], args.rounds
+                              or cfg['rounds'], cfg['warmup'], cfg['steps'],
+                              () if args.no_profile else cfg['profile'])
             previous = results.get('train', {})
             train['recommended'] = args.recommended or previous.get(
                 'recommended', 'mafsar')
@@ -1566,21 +1856,24 @@ def main(argv: Optional[List[str]] = None) -> dict:
             results['eval'] = run_eval(root, cfg['plain_episodes'],
                                        cfg['cached_episodes'])
         elif name == 'matchers':
-            results['matchers'] = run_matchers(
-                cfg['matcher_dims'], 8, 5, 5, 5, cfg['matcher_reps'],
-                cfg['episode_arch'], cfg['episode_reps'])
+            results['matchers'] = run_matchers(cfg['matcher_dims'], 8, 5, 5, 5,
+                                               cfg['matcher_reps'],
+                                               cfg['episode_arch'],
+                                               cfg['episode_reps'])
         elif name == 'data':
             root = _ensure_synthetic(args.data_root, args.quick)
-            summ = (summarize_train(results['train'])
-                    if 'train' in results else None)
+            summ = (
+                summarize_train(results['train'])
+                if 'train' in results else None)
             results['data'] = run_data(root, cfg['data_episodes'],
-                                       cfg['workers'], cfg['tiny_steps'],
-                                       summ)
+                                       cfg['workers'], cfg['tiny_steps'], summ)
         results['section_machine'][name]['seconds'] = \
             time.perf_counter() - t0
         save()
         print(f'[{name}] done in {time.perf_counter() - t0:.0f} s; '
               f'wrote {args.out}')
+    if not todo:
+        save()
     return results
 
 

@@ -23,8 +23,9 @@ Example (about 1 hour on 2 shared CPU cores)::
     nice -n 10 python tools/analysis/compare_methods.py --iters 300 \\
         --episodes 300
 
-Runs that already have their metrics in ``--work-dir`` are not repeated
-(``--force`` repeats them); the table is rewritten after every run, so an
+Runs already finished in ``--work-dir`` with the same budget are not
+repeated (``--force`` repeats them); runs of other budgets stay in the
+table as their own rows. The table is rewritten after every run, so an
 interrupted comparison leaves a partial table.
 """
 import argparse
@@ -77,26 +78,33 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
-        '--iters', type=int, default=300,
+        '--iters',
+        type=int,
+        default=300,
         help='training episodes per method (schedule rescaled to it)')
     parser.add_argument(
         '--episodes', type=int, default=300, help='test episodes')
     parser.add_argument(
         '--shots', type=int, nargs='+', default=[1, 5], choices=[1, 5])
     parser.add_argument(
-        '--methods', nargs='+', default=[m[0] for m in METHODS],
+        '--methods',
+        nargs='+',
+        default=[m[0] for m in METHODS],
         choices=[m[0] for m in METHODS])
     parser.add_argument('--work-dir', default='work_dirs/compare_methods')
     parser.add_argument('--out', default='docs/synthetic_comparison.md')
     parser.add_argument('--data-root', default='data/synthetic')
     parser.add_argument(
-        '--threads', type=int, default=1,
+        '--threads',
+        type=int,
+        default=1,
         help='OMP_NUM_THREADS of the runs (1 is fastest on a busy CPU; '
         '0 leaves the environment alone)')
     parser.add_argument(
         '--force', action='store_true', help='repeat finished runs')
     parser.add_argument(
-        '--table-only', action='store_true',
+        '--table-only',
+        action='store_true',
         help='only rewrite the table from finished runs')
     return parser.parse_args(argv)
 
@@ -141,8 +149,9 @@ def test_command(config: str, checkpoint: str, work_dir: str,
     """
     return [
         'python', 'tools/test.py', config, checkpoint, '--work-dir',
-        osp.join(work_dir, 'test'), '--num-episodes', str(episodes),
-        '--dump', osp.join(work_dir, 'metrics.json'), '--cfg-options',
+        osp.join(work_dir, 'test'), '--num-episodes',
+        str(episodes), '--dump',
+        osp.join(work_dir, 'metrics.json'), '--cfg-options',
         f"test_evaluator.query_dump_file={osp.join(work_dir, 'queries.json')}"
     ]
 
@@ -166,7 +175,11 @@ def run(cmd: List[str], log_file: str, threads: int = 0) -> None:
         log.write(f'$ {shlex.join(cmd)}\n')
         log.flush()
         subprocess.run(
-            full, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            full,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             check=True)
 
 
@@ -232,12 +245,12 @@ def order_breakdown(episodes: List[dict], partner: Dict[str, str]) -> dict:
             partner_acc.append(float(np.mean(partner_hits)))
             n_partner += len(partner_hits)
     out = {}
-    for key, accs, n in (('pair', pair_acc, n_pair),
-                         ('partner', partner_acc, n_partner)):
+    for key, accs, n in (('pair', pair_acc, n_pair), ('partner', partner_acc,
+                                                      n_partner)):
         mean, ci = mean_ci(accs)
         out[key] = dict(mean=mean, ci95=ci, episodes=len(accs), queries=n)
-    out['to_partner'] = (100 * n_to_partner / n_partner if n_partner else
-                         float('nan'))
+    out['to_partner'] = (100 * n_to_partner /
+                         n_partner if n_partner else float('nan'))
     return out
 
 
@@ -248,75 +261,91 @@ def fmt(mean: float, ci: float) -> str:
     return f'{mean:.2f} +/- {ci:.2f}'
 
 
-def write_table(results: List[dict], args: argparse.Namespace,
-                partner: Dict[str, str]) -> None:
+def invocation(iters: int, episodes: int, shots: Sequence[int],
+               threads: int) -> str:
+    """The command line of this script for one budget."""
+    return ('python tools/analysis/compare_methods.py '
+            f'--iters {iters} --episodes {episodes} '
+            f'--shots {" ".join(map(str, shots))} --threads {threads}')
+
+
+def write_table(results: List[dict], args: argparse.Namespace) -> None:
     """Write the markdown page with the table and the commands.
 
+    Rows are grouped by budget (training episodes); within a budget every
+    method had the same training and test episodes.
+
     Args:
-        results (list[dict]): Finished runs.
-        args (argparse.Namespace): The script's options.
-        partner (dict[str, str]): Temporal partner by class name.
+        results (list[dict]): Finished runs (any budgets).
+        args (argparse.Namespace): The script's options (``out``, and the
+            current budget for the list of unfinished runs).
     """
     order = {m[0]: i for i, m in enumerate(METHODS)}
-    results = sorted(results, key=lambda r: (r['shots'], order[r['key']]))
-    script = ('python tools/analysis/compare_methods.py '
-              f'--iters {args.iters} --episodes {args.episodes} '
-              f'--shots {" ".join(map(str, args.shots))} '
-              f'--threads {args.threads}')
-    env = f'OMP_NUM_THREADS={args.threads} ' if args.threads > 0 else ''
+    results = sorted(
+        results,
+        key=lambda r: (r['iters'], r['episodes'], r['shots'], order[r['key']]))
+    scripts = []
+    for r in results:
+        if r['invocation'] not in scripts:
+            scripts.append(r['invocation'])
     lines = [
         '# Methods compared on the synthetic data',
         '',
         'Generated by `tools/analysis/compare_methods.py` (do not edit by '
-        'hand):',
+        'hand) with:',
         '',
         '```bash',
         'python tools/data/make_synthetic.py --out data/synthetic',
-        f'nice -n 10 {script}',
+    ] + [f'nice -n 10 {s}' for s in scripts] + [
         '```',
         '',
         'Data: the built-in synthetic dataset (tiny clips whose classes '
         'differ by motion over time; 10 test classes, 8 of them in 4 '
         'pairs that differ only in temporal order). Every method uses the '
         'same tiny randomly initialised CLIP architecture (no pretrained '
-        'weights exist for it) and the same budget: '
-        f'{args.iters} training episodes (5-way, 2 queries per class) '
-        'with the schedule of `configs/_base_/schedules/adamw_synthetic.py` '
-        'rescaled to that length, no validation, last checkpoint; then '
-        f'the same {args.episodes} test episodes (5-way, 1 query per '
-        'class). Unimodal baselines fine-tune the whole visual tower; '
-        'CLIP-FSAR fine-tunes it and reads the frozen text; MA-FSAR keeps '
-        'CLIP frozen and trains adapters and TPCM. MA-FSAR rows differ '
-        'only in `model.head.matcher`.',
+        'weights exist for it, so CLIP brings no prior knowledge here, '
+        'neither visual nor textual) and, within one *budget*, the same '
+        'training: that many training episodes (5-way, 2 queries per '
+        'class) with the schedule of '
+        '`configs/_base_/schedules/adamw_synthetic.py` rescaled to that '
+        'length, no validation, last checkpoint; then the same test '
+        'episodes (5-way, 1 query per class). Unimodal baselines '
+        'fine-tune the whole visual tower; CLIP-FSAR fine-tunes it and '
+        'reads the frozen text; MA-FSAR keeps CLIP frozen and trains '
+        'adapters and TPCM. MA-FSAR rows differ only in '
+        '`model.head.matcher`.',
         '',
         'Columns: *accuracy* is the mean over test episodes with its 95% '
         'CI (1.96 std / sqrt(episodes)); *pair classes* restricts every '
         'episode to its queries whose class has a temporal partner; '
         '*partner in episode* to the queries whose partner class is also '
-        'in the episode (a method blind to frame order is at best a coin '
-        'flip there); *as partner* is the share of those queries '
-        'predicted as the partner class. Train time is wall time on a '
-        'shared 2-core CPU.',
+        'in the episode (n = their number; a method blind to frame order '
+        'is at best a coin flip there); *as partner* is the share of '
+        'those queries predicted as the partner class. Train time is wall '
+        'time on a shared 2-core CPU.',
         '',
-        '| method | shots | accuracy (%) | pair classes (%) | partner in '
-        'episode (%) | as partner (%) | train time |',
-        '|---|---|---|---|---|---|---|',
+        '| budget | method | shots | accuracy (%) | pair classes (%) | '
+        'partner in episode (%) | as partner (%) | train time |',
+        '|---|---|---|---|---|---|---|---|',
     ]
     for r in results:
         b = r['breakdown']
         lines.append(
-            f"| {r['label']} | {r['shots']} | "
-            f"{fmt(r['acc'], r['ci95'])} | "
+            f"| {r['iters']} it, {r['episodes']} test ep. | {r['label']} | "
+            f"{r['shots']} | {fmt(r['acc'], r['ci95'])} | "
             f"{fmt(b['pair']['mean'], b['pair']['ci95'])} | "
             f"{fmt(b['partner']['mean'], b['partner']['ci95'])} "
             f"(n={b['partner']['queries']}) | "
             f"{b['to_partner']:.1f} | {r['train_minutes']:.1f} min |")
-    done = {(r['key'], r['shots']) for r in results}
+    done = {(r['key'], r['shots'], r['iters'], r['episodes']) for r in results}
     missing = [(m[1], k) for k in args.shots for m in METHODS
-               if m[0] in args.methods and (m[0], k) not in done]
+               if m[0] in args.methods and (m[0], k, args.iters,
+                                            args.episodes) not in done]
     if missing:
-        lines += ['', 'Not finished yet: ' + ', '.join(
-            f'{label} ({k}-shot)' for label, k in missing) + '.']
+        lines += [
+            '', f'Not finished yet ({args.iters} it): ' +
+            ', '.join(f'{label} ({k}-shot)' for label, k in missing) + '.'
+        ]
     lines += [
         '', '## Commands', '',
         'Each row was produced by these two commands (run from the '
@@ -324,14 +353,21 @@ def write_table(results: List[dict], args: argparse.Namespace,
         '`nice -n 10`):', ''
     ]
     for r in results:
+        env = (f"OMP_NUM_THREADS={r['threads']} " if r['threads'] > 0 else '')
         lines += [
-            f"**{r['label']}, 5-way {r['shots']}-shot**", '', '```bash',
-            env + shlex.join(r['train_cmd']),
-            env + shlex.join(r['test_cmd']), '```', ''
+            f"**{r['label']}, 5-way {r['shots']}-shot, {r['iters']} "
+            'training episodes**', '', '```bash',
+            env + shlex.join(r['train_cmd']), env + shlex.join(r['test_cmd']),
+            '```', ''
         ]
-    os.makedirs(osp.dirname(osp.abspath(args.out)) or '.', exist_ok=True)
-    with open(osp.join(ROOT, args.out), 'w') as f:
+    out = osp.join(ROOT, args.out)
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    with open(out, 'w') as f:
         f.write('\n'.join(lines).rstrip() + '\n')
+
+
+def _result_key(r: dict) -> tuple:
+    return r['key'], r['shots'], r['iters'], r['episodes']
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -342,67 +378,81 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         subprocess.run([
             sys.executable, 'tools/data/make_synthetic.py', '--out',
             args.data_root
-        ], check=True)
+        ],
+                       check=True)
     partner = load_pairs(args.data_root)
     os.makedirs(args.work_dir, exist_ok=True)
     results_file = osp.join(args.work_dir, 'results.json')
     results = {}
     if osp.exists(results_file):
         with open(results_file) as f:
-            results = {(r['key'], r['shots']): r for r in json.load(f)}
+            for r in json.load(f):
+                # entries written before budgets were recorded
+                r.setdefault('threads', 1)
+                r.setdefault(
+                    'invocation',
+                    invocation(r['iters'], r['episodes'], [1, 5],
+                               r['threads']))
+                results[_result_key(r)] = r
 
     def save() -> None:
         with open(results_file, 'w') as f:
             json.dump(list(results.values()), f, indent=1)
-        write_table(list(results.values()), args, partner)
+        write_table(list(results.values()), args)
 
     if args.table_only:
         save()
         return
+    script = invocation(args.iters, args.episodes, args.shots, args.threads)
     for k in args.shots:
         for key, label, template in METHODS:
             if key not in args.methods:
                 continue
-            done = results.get((key, k))
-            if done is not None and not args.force and (
-                    done['iters'], done['episodes']) == (args.iters,
-                                                         args.episodes):
+            if (key, k, args.iters,
+                    args.episodes) in results and not args.force:
                 continue
             config = template.format(k=k)
-            work_dir = osp.join(args.work_dir, f'{key}_5w{k}s')
+            work_dir = osp.join(args.work_dir, f'{key}_5w{k}s_{args.iters}it')
             os.makedirs(work_dir, exist_ok=True)
             log_file = osp.join(work_dir, 'commands.log')
             train_cmd = train_command(config, work_dir, args.iters)
-            print(f'[{time.strftime("%H:%M:%S")}] train {label}, {k}-shot',
-                  flush=True)
+            print(
+                f'[{time.strftime("%H:%M:%S")}] train {label}, {k}-shot',
+                flush=True)
             start = time.time()
             run(train_cmd, log_file, args.threads)
             train_minutes = (time.time() - start) / 60
             checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
             test_cmd = test_command(config, checkpoint, work_dir,
                                     args.episodes)
-            print(f'[{time.strftime("%H:%M:%S")}] test {label}, {k}-shot',
-                  flush=True)
+            print(
+                f'[{time.strftime("%H:%M:%S")}] test {label}, {k}-shot',
+                flush=True)
             run(test_cmd, log_file, args.threads)
             with open(osp.join(work_dir, 'metrics.json')) as f:
                 metrics = json.load(f)
             with open(osp.join(work_dir, 'queries.json')) as f:
                 episodes = json.load(f)['episodes']
-            results[(key, k)] = dict(
+            result = dict(
                 key=key,
                 label=label,
                 shots=k,
                 config=config,
                 iters=args.iters,
                 episodes=args.episodes,
+                threads=args.threads,
+                invocation=script,
                 acc=metrics['fewshot/acc'],
                 ci95=metrics['fewshot/ci95'],
                 breakdown=order_breakdown(episodes, partner),
                 train_minutes=train_minutes,
                 train_cmd=train_cmd,
                 test_cmd=test_cmd)
-            print(f"    {metrics['fewshot/acc']:.2f} +/- "
-                  f"{metrics['fewshot/ci95']:.2f} %", flush=True)
+            results[_result_key(result)] = result
+            print(
+                f"    {metrics['fewshot/acc']:.2f} +/- "
+                f"{metrics['fewshot/ci95']:.2f} %",
+                flush=True)
             save()
     save()
 

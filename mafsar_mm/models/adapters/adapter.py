@@ -7,6 +7,7 @@ Action Recognition", ICLR 2023, github.com/taoyang1122/adapt-image-models
 """
 from typing import Optional
 
+import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -75,3 +76,32 @@ class Adapter(BaseModule):
         """
         out = self.fc2(self.act(self.fc1(x)))  # [..., D] -> [..., D]
         return x + out if self.skip_connect else out
+
+    def forward_projected(self,
+                          x: Tensor,
+                          weight: Tensor,
+                          bias: Optional[Tensor] = None) -> Tensor:
+        """``self(F.linear(x, weight, bias))`` with the linear folded into
+        the down-projection: ``fc1(W x + b) = (W1 W) x + (W1 b + b1)``.
+
+        Saves computing (and back-propagating through) the ``[..., D]``
+        projection when the adapter is its only user, e.g. the frozen
+        output projection of an attention whose result only feeds this
+        adapter. Equal to the unfolded form up to float rounding.
+
+        Args:
+            x (Tensor): ``[..., D_in]``.
+            weight (Tensor): ``[D, D_in]``.
+            bias (Tensor, optional): ``[D]``. Defaults to None.
+
+        Returns:
+            Tensor: ``[..., D]``.
+        """
+        if self.skip_connect:
+            raise ValueError('forward_projected needs an adapter without '
+                             'skip connection (the skip adds the '
+                             'projected input).')
+        fc1 = self.fc1
+        w_in = fc1.weight @ weight  # [D*r, D] @ [D, D_in]
+        b_in = fc1.bias if bias is None else fc1.bias + fc1.weight @ bias
+        return self.fc2(self.act(F.linear(x, w_in, b_in)))

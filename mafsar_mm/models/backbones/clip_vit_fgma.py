@@ -121,7 +121,9 @@ class CLIPViTFgMA(BaseModule):
             :meth:`_frozen_attention` (contiguous batch-first projections,
             ``F.scaled_dot_product_attention``, and one q/k/v projection of
             the frame tokens shared by the plain and the multimodal
-            attention of ``lma_mode='parallel'``); False calls the block's
+            attention of ``lma_mode='parallel'``, whose frozen output
+            projection is folded into the LMA adapter's down-projection,
+            :meth:`Adapter.forward_projected`); False calls the block's
             ``nn.MultiheadAttention`` for every attention. Same results up
             to float rounding. Defaults to True.
         frozen (bool): Freeze the CLIP tower (and keep it in eval mode).
@@ -272,8 +274,12 @@ class CLIPViTFgMA(BaseModule):
                 and not attn.add_zero_attn)
 
     def _frozen_attention(
-            self, blk: ResidualAttentionBlock, ln_x: Tensor,
-            ln_extra: Optional[Tensor], plain: bool
+            self,
+            blk: ResidualAttentionBlock,
+            ln_x: Tensor,
+            ln_extra: Optional[Tensor],
+            plain: bool,
+            project_mm: bool = True
     ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """The block's frozen multi-head self-attention, frame tokens as
         queries (``ls_1`` applied).
@@ -284,10 +290,12 @@ class CLIPViTFgMA(BaseModule):
         on contiguous batch-first tensors: ``nn.MultiheadAttention``
         transposes to sequence first, and ``torch.matmul`` with a frozen
         weight and a non-contiguous input that needs grad falls back to a
-        batched matmul over an expanded weight, much slower on CPU; and
-        (2) the q/k/v of the frame tokens are computed once for both the
-        plain attention and the multimodal one (whose extra keys/values
-        only need their own k/v projection).
+        batched matmul over an expanded weight, much slower on CPU; (2)
+        the q/k/v of the frame tokens are computed once for both the plain
+        attention and the multimodal one; and (3) the keys/values of the
+        frame and the extra tokens come out of one projection into one
+        tensor, so the plain attention reads a slice of it and nothing is
+        concatenated or saved for backward twice.
 
         Args:
             blk (ResidualAttentionBlock): The block.
@@ -297,6 +305,11 @@ class CLIPViTFgMA(BaseModule):
                 tokens (keys and values only).
             plain (bool): Also return the attention over ``ln_x`` alone
                 when ``ln_extra`` is given.
+            project_mm (bool): Apply the output projection (and
+                ``ls_1``) to the multimodal attention; False returns the
+                merged heads before it, for an adapter that folds the
+                projection in (:meth:`Adapter.forward_projected`).
+                Defaults to True.
 
         Returns:
             tuple: ``(attn_x, attn_mm)``, each ``[B, L, D]`` or None:
@@ -315,24 +328,28 @@ class CLIPViTFgMA(BaseModule):
             t = t.unflatten(-1, (parts, heads, dims // heads))
             return t.permute(2, 0, 3, 1, 4).unbind(0)
 
-        def merge(o: Tensor) -> Tensor:
+        def merge(o: Tensor, project: bool = True) -> Tensor:
             # [B, heads, L, D / heads] -> [B, L, D] -> output projection
             o = o.transpose(1, 2).reshape(batch, length, dims)
+            if not project:
+                return o
             return blk.ls_1(
                 F.linear(o, attn.out_proj.weight, attn.out_proj.bias))
 
-        q, k, v = split_heads(F.linear(ln_x, weight, bias), 3)
+        b_q, b_kv = (None, None) if bias is None else bias.split(
+            [dims, 2 * dims])
+        q, = split_heads(F.linear(ln_x, weight[:dims], b_q), 1)
+        tokens = ln_x if ln_extra is None else torch.cat([ln_x, ln_extra], 1)
+        # [B, heads, L + E, D / heads] each
+        k, v = split_heads(F.linear(tokens, weight[dims:], b_kv), 2)
         attn_x = attn_mm = None
         if ln_extra is None or plain:
             attn_x = merge(F.scaled_dot_product_attention(
-                q, k, v, dropout_p=drop))
+                q, k[:, :, :length], v[:, :, :length], dropout_p=drop))
         if ln_extra is not None:
-            k_e, v_e = split_heads(
-                F.linear(ln_extra, weight[dims:],
-                         None if bias is None else bias[dims:]), 2)
-            attn_mm = merge(F.scaled_dot_product_attention(
-                q, torch.cat([k, k_e], 2), torch.cat([v, v_e], 2),
-                dropout_p=drop))
+            attn_mm = merge(
+                F.scaled_dot_product_attention(q, k, v, dropout_p=drop),
+                project_mm)
         return attn_x, attn_mm
 
     def _text_token(self, key: str, text: Tensor, num_videos: int,
@@ -375,12 +392,19 @@ class CLIPViTFgMA(BaseModule):
                 adapter = (self.m_adapters if self.st_adapters is None else
                            self.st_adapters)[key]
             parallel = self.lma_mode == 'parallel'
+            # parallel: the multimodal attention only feeds the adapter,
+            # which can absorb the frozen output projection
+            fold = (parallel and bool(extras) and self.fused_attn
+                    and isinstance(blk.ls_1, nn.Identity)
+                    and isinstance(adapter, Adapter)
+                    and not adapter.skip_connect)
             attn_x = None
             if extras and self.fused_attn:
                 # keys/values [X_t, c'_t, text_t]; only the N+1 frame tokens
                 # query (= select the first N+1 outputs)
                 attn_x, attn_mm = self._frozen_attention(
-                    blk, ln_x, blk.ln_1(torch.cat(extras, 1)), parallel)
+                    blk, ln_x, blk.ln_1(torch.cat(extras, 1)), parallel,
+                    project_mm=not fold)
             elif extras:
                 # keys/values [X_t, c'_t, text_t]: [V*T, N+1+E, D]
                 kv = torch.cat([ln_x, blk.ln_1(torch.cat(extras, 1))], 1)
@@ -389,7 +413,11 @@ class CLIPViTFgMA(BaseModule):
                 attn_mm = None
             if attn_x is None and (parallel or attn_mm is None):
                 attn_x = self._plain_attention(blk, ln_x)
-            if parallel:
+            if fold:
+                out_proj = blk.attn.out_proj
+                x = x + attn_x + adapter.forward_projected(
+                    attn_mm, out_proj.weight, out_proj.bias)
+            elif parallel:
                 if attn_mm is None:
                     attn_mm = attn_x
                 x = x + attn_x + adapter(attn_mm)

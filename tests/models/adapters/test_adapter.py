@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from mafsar_mm.models.adapters import Adapter
 
@@ -30,3 +31,17 @@ def test_parameter_count_and_bad_ratio():
     assert sum(p.numel() for p in adapter.parameters()) == 295872
     with pytest.raises(ValueError):
         Adapter(4, mlp_ratio=0.1)
+
+
+def test_forward_projected_folds_the_linear():
+    torch.manual_seed(0)
+    adapter = Adapter(16, skip_connect=False, zero_init=False)
+    proj = nn.Linear(24, 16)
+    x = torch.randn(2, 5, 24)
+    ref = adapter(proj(x))
+    assert torch.allclose(
+        adapter.forward_projected(x, proj.weight, proj.bias), ref, atol=1e-6)
+    no_bias = adapter.forward_projected(x, proj.weight)
+    assert torch.allclose(no_bias, adapter(x @ proj.weight.t()), atol=1e-6)
+    with pytest.raises(ValueError, match='skip'):
+        Adapter(16).forward_projected(x, proj.weight)
