@@ -49,8 +49,30 @@ def run_cached(loop, stage: str) -> dict:
     return metrics
 
 
+class _FeatureCacheLoop:
+    """Shared part of :class:`FewShotValLoop` and :class:`FewShotTestLoop`:
+    the cache options and the choice between the cached and plain runs."""
+    stage = ''
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Dict, List],
+                 fp16: bool = False,
+                 feature_cache: bool = True,
+                 encode_batch_size: int = 8) -> None:
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self.feature_cache = feature_cache
+        self.encode_batch_size = encode_batch_size
+
+    def run(self) -> dict:
+        if not self.feature_cache:
+            return super().run()
+        return run_cached(self, self.stage)
+
+
 @LOOPS.register_module()
-class FewShotValLoop(ValLoop):
+class FewShotValLoop(_FeatureCacheLoop, ValLoop):
     """``ValLoop`` that can evaluate episodes from cached features.
 
     Args:
@@ -64,43 +86,13 @@ class FewShotValLoop(ValLoop):
         encode_batch_size (int): Videos per encoder call when caching.
             Defaults to 8.
     """
-
-    def __init__(self,
-                 runner,
-                 dataloader: Union[DataLoader, Dict],
-                 evaluator: Union[Dict, List],
-                 fp16: bool = False,
-                 feature_cache: bool = True,
-                 encode_batch_size: int = 8) -> None:
-        super().__init__(runner, dataloader, evaluator, fp16)
-        self.feature_cache = feature_cache
-        self.encode_batch_size = encode_batch_size
-
-    def run(self) -> dict:
-        if not self.feature_cache:
-            return super().run()
-        return run_cached(self, 'val')
+    stage = 'val'
 
 
 @LOOPS.register_module()
-class FewShotTestLoop(TestLoop):
+class FewShotTestLoop(_FeatureCacheLoop, TestLoop):
     """``TestLoop`` that can evaluate episodes from cached features.
 
     Args are those of :class:`FewShotValLoop`.
     """
-
-    def __init__(self,
-                 runner,
-                 dataloader: Union[DataLoader, Dict],
-                 evaluator: Union[Dict, List],
-                 fp16: bool = False,
-                 feature_cache: bool = True,
-                 encode_batch_size: int = 8) -> None:
-        super().__init__(runner, dataloader, evaluator, fp16)
-        self.feature_cache = feature_cache
-        self.encode_batch_size = encode_batch_size
-
-    def run(self) -> dict:
-        if not self.feature_cache:
-            return super().run()
-        return run_cached(self, 'test')
+    stage = 'test'
