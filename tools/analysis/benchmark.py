@@ -56,6 +56,8 @@ QUICKSTART_CONFIG = osp.join(ROOT, 'configs', 'mafsar',
 DATA_224_CONFIG = osp.join(ROOT, 'configs', '_base_', 'datasets',
                            'fewshot_video_224.py')
 SECTIONS = ('params', 'train', 'eval', 'matchers', 'data')
+#: ``all`` runs the short sections first (``data`` reads ``train``).
+RUN_ORDER = ('params', 'matchers', 'eval', 'train', 'data')
 RESULT_TAG = 'BENCHMARK_RESULT '
 
 #: Targets of issue 7 (ratios to full fine-tuning, speed-up, share).
@@ -713,6 +715,8 @@ def run_train(variants: Sequence[str],
               steps: int,
               profile_variants: Sequence[str] = (),
               profile_top: int = 12,
+              state: Optional[dict] = None,
+              checkpoint: Optional[Callable] = None,
               log: Callable = print) -> dict:
     """Interleaved rounds of training-step workers, one process each.
 
@@ -736,12 +740,31 @@ def run_train(variants: Sequence[str],
         profile_variants (Sequence[str]): Variants profiled in one extra
             process each. Defaults to ().
         profile_top (int): Top ops kept per profile. Defaults to 12.
+        state (dict, optional): The returned dict of an interrupted run
+            with the same settings: finished workers are not run again.
+            Defaults to None.
+        checkpoint (callable, optional): Called with the state after every
+            worker (to store it). Defaults to None.
         log (callable): Progress printer. Defaults to print.
 
     Returns:
-        dict: ``runs`` (variant -> list of worker results), ``profiles``
-        and the settings.
+        dict: ``runs`` (variant -> list of worker results), ``live``
+        (variant -> live-memory worker result), ``profiles`` and the
+        settings.
     """
+    settings = dict(
+        arch=arch,
+        size=size,
+        num_frames=num_frames,
+        rounds=rounds,
+        warmup=warmup,
+        steps=steps,
+        episode='5-way 1-shot, 1 query per class: 10 videos')
+    if not state or any(state.get(k) != v for k, v in settings.items()):
+        state = dict(settings, runs={}, live={}, profiles={})
+    runs, live, profiles = state['runs'], state['live'], state['profiles']
+    for variant in variants:
+        runs.setdefault(variant, [])
     common = [
         '--arch', arch, '--size',
         str(size), '--num-frames',
@@ -749,13 +772,15 @@ def run_train(variants: Sequence[str],
         str(warmup), '--steps',
         str(steps)
     ]
-    runs: Dict[str, list] = {v: [] for v in variants}
-    live: Dict[str, dict] = {}
     variants = list(variants)
     for rnd in range(rounds + 1):
         shift = rnd % len(variants)
         memory_round = rnd == rounds
         for variant in variants[shift:] + variants[:shift]:
+            done = (
+                variant in live if memory_round else len(runs[variant]) > rnd)
+            if done:  # finished before an interruption
+                continue
             env = dict(TRAIN_VARIANTS[variant][2].get('env') or {})
             args = ['--variant', variant] + common
             if memory_round:
@@ -766,31 +791,27 @@ def run_train(variants: Sequence[str],
                 live[variant] = res
             else:
                 runs[variant].append(res)
+            if checkpoint is not None:
+                checkpoint(state)
             log(f'[train] {"memory round" if memory_round else "round"} '
                 f'{rnd + 1}/{rounds + 1} {variant}: '
                 f'{median([s["wall"] for s in res["steps"]]):.2f} s/step, '
                 f'peak {res["peak"] / 2**30:.2f} GiB, load '
                 f'{res["load_average"][0]:.1f}')
-    profiles = {}
     for variant in profile_variants:
+        if variant in profiles:
+            continue
         res = _spawn_worker(
             ['--variant', variant, '--profile',
              str(profile_top)] + common[:-4] +
             ['--warmup', '1', '--steps', '0'],
             TRAIN_VARIANTS[variant][2].get('env'))
         profiles[variant] = res['profile']
+        if checkpoint is not None:
+            checkpoint(state)
         log(f'[train] profiled {variant}')
-    return dict(
-        arch=arch,
-        size=size,
-        num_frames=num_frames,
-        rounds=rounds,
-        warmup=warmup,
-        steps=steps,
-        runs=runs,
-        live=live,
-        profiles=profiles,
-        episode='5-way 1-shot, 1 query per class: 10 videos')
+    # only the requested variants (a resumed state may hold more)
+    return dict(state, runs={v: runs[v] for v in variants})
 
 
 def summarize_train(train: dict) -> dict:
@@ -1212,7 +1233,7 @@ def render_params(res: dict) -> List[str]:
          'paper tunable', 'paper frozen', 'what is tuned'), rows)
     for r in res['rows']:
         if r['key'] == 'mafsar':
-            parts = ', '.join(f'{k} {_m(v)}' for k, v in r['parts'].items()
+            parts = ', '.join(f'{k} {v:,d}' for k, v in r['parts'].items()
                               if v)
             lines += ['', f'MA-FSAR {r["arch"]} tunable parts: {parts}.']
     ref = {r['arch']: r for r in res['rows'] if r['key'] == 'full_ft'}
@@ -1351,6 +1372,133 @@ def render_train_levers(res: dict) -> List[str]:
                          f'({s["peak"] / base["peak"]:.2f}x)'))
     return _table(
         ('variant', 'lever', 'against', 'wall', 'CPU', 'peak memory'), rows)
+
+
+def _gelu_input_bytes(train: dict) -> Optional[int]:
+    """Bytes of the frozen MLPs' GELU inputs of one episode (kept for
+    backward by every method that back-propagates through the tower)."""
+    try:
+        import open_clip
+        vision = open_clip.get_model_config(train['arch'])['vision_cfg']
+    except Exception:  # tiny or unknown architectures
+        return None
+    tokens = (train['size'] // vision['patch_size'])**2 + 1
+    frames = 10 * train['num_frames']
+    width = vision['width']
+    return frames * tokens * int(width * vision.get('mlp_ratio', 4.0)) * \
+        4 * vision['layers']
+
+
+def render_train_findings(res: dict) -> List[str]:
+    """Sentences computed from the training results (what each lever
+    did, where the time and memory go)."""
+    summ = summarize_train(res)
+    m, f = summ.get('mafsar'), summ.get('full_ft')
+    if not m or not f:
+        return []
+
+    def ratio(a: str, b: str, key: str) -> Optional[float]:
+        if a in summ and b in summ and summ[b].get(key):
+            return summ[a][key] / summ[b][key]
+        return None
+
+    lines = [
+        f'* Per phase (medians, wall): MA-FSAR\'s forward takes '
+        f'{m["forward"] / f["forward"]:.2f}x the time of full '
+        'fine-tuning\'s (GTA attention, plain + multimodal attention, '
+        f'adapters), its backward {m["backward"] / f["backward"]:.2f}x '
+        '(no weight-gradient GEMMs for the frozen tower) and its optimizer '
+        f'step {m["optimizer"] / max(f["optimizer"], 1e-9):.2f}x '
+        '(18.5 M instead of 91 M parameters).'
+    ]
+    uf = ratio('mafsar_unfused', 'mafsar', 'cpu')
+    if uf:
+        lines.append(
+            f'* Fused attention: without it MA-FSAR needs {uf:.2f}x the CPU '
+            f'time ({ratio("mafsar_unfused", "mafsar", "wall"):.2f}x wall) '
+            'and '
+            f'{(summ["mafsar_unfused"]["peak"] - m["peak"]) / 2**30:+.2f} '
+            'GiB of peak RSS; it is the lever that matters most for time.')
+    sd = ratio('mafsar_math_sdpa', 'mafsar', 'cpu')
+    if sd:
+        lines.append(
+            f'* Fused SDPA kernel: the MATH backend costs {sd:.2f}x the CPU '
+            'time and '
+            f'{(summ["mafsar_math_sdpa"]["peak"] - m["peak"]) / 2**30:+.2f} '
+            'GiB (it materialises the attention matrices).')
+    cp = ratio('mafsar_cp', 'mafsar', 'cpu')
+    if cp:
+        lines.append(
+            f'* Gradient checkpointing: peak RSS '
+            f'{ratio("mafsar_cp", "mafsar", "peak"):.2f}x of the default '
+            f'({ratio("mafsar_cp", "full_ft", "peak"):.2f}x of full '
+            f'fine-tuning) for {cp:.2f}x the CPU time '
+            f'({ratio("mafsar_cp", "full_ft", "cpu"):.2f}x of full '
+            'fine-tuning): it meets the memory target alone, not the time '
+            'one.')
+    sr = ratio('mafsar_serial', 'mafsar', 'cpu')
+    if sr:
+        lines.append(
+            f"* `lma_mode='serial'`: {sr:.2f}x the CPU time and "
+            f'{ratio("mafsar_serial", "mafsar", "peak"):.2f}x the peak '
+            'RSS of the default parallel mode (one attention per block '
+            'instead of two, but a different model).')
+    fg = ratio('mafsar_frozen_grads', 'mafsar', 'cpu')
+    if fg:
+        cost = summ['mafsar_frozen_grads']['peak'] - m['peak']
+        lines.append(
+            '* No gradients for frozen weights: computing them would cost '
+            f'{fg:.2f}x the CPU time and {cost / 2**30:+.2f} GiB.')
+    tc = ratio('mafsar_no_text_cache', 'mafsar', 'cpu')
+    if tc:
+        lines.append(
+            f'* Text cache: without it a step costs {tc:.2f}x the CPU time '
+            '(5 prompts through the text tower per step).')
+    tr = ratio('mafsar_text_released', 'mafsar', 'peak')
+    if tr:
+        gain = summ['mafsar_text_released']['peak'] - m['peak']
+        lines.append(
+            '* Releasing the text tower after precomputing the class-name '
+            f'features: {tr:.2f}x the peak RSS ({gain / 2**30:+.2f} GiB); '
+            'full fine-tuning gains about the same absolute amount.')
+    t2 = ratio('mafsar_2t', 'full_ft_2t', 'wall')
+    if t2:
+        lines.append(
+            f'* Threads: with 2 torch threads per process MA-FSAR takes '
+            f'{t2:.2f}x the wall time of full fine-tuning '
+            f'({ratio("mafsar_2t", "full_ft_2t", "cpu"):.2f}x CPU) instead '
+            f'of {m["wall"] / f["wall"]:.2f}x with 1 thread: on this '
+            'oversubscribed machine each of its (more numerous, smaller) '
+            'ops waits at OpenMP barriers for a descheduled thread. This is '
+            'a property of the shared machine, not of the model; the '
+            'comparison uses 1 thread.')
+    if m.get('saved') and f.get('saved'):
+        gelu = _gelu_input_bytes(res)
+        extra = (f' The largest single item, in both, is the input of the '
+                 f'frozen MLPs\' GELU ({_gib(gelu)} GiB).' if gelu else '')
+        lines.append(
+            f'* Activations saved for backward: MA-FSAR {_gib(m["saved"])} '
+            f'GiB, full fine-tuning {_gib(f["saved"])} GiB '
+            f'({m["saved"] / f["saved"]:.2f}x): frozen linear layers do '
+            'not keep their inputs, but the frozen tower is still '
+            'back-propagated through (every block has adapters), and the '
+            'extra attention and adapters keep their own.' + extra)
+    stalled = [(v, s['wall'], s['cpu']) for v, runs in res['runs'].items()
+               for r in runs for s in r['steps'] if s['wall'] > 5 * s['cpu']]
+    if stalled:
+        lines.append(
+            '* Stalled samples (wall > 5x CPU time: the process was paused '
+            'or starved by the shared machine; the medians over the rounds '
+            'keep them out): ' +
+            ', '.join(f'{TRAIN_VARIANTS[v][0]} {w:.0f} s wall / {c:.0f} s CPU'
+                      for v, w, c in stalled) + '.')
+    if m.get('live') and f.get('live'):
+        lines.append(
+            f'* Allocator: peak RSS exceeds the live peak by '
+            f'{(m["peak"] - m["live"]) / 2**30:.2f} GiB for MA-FSAR and '
+            f'{(f["peak"] - f["live"]) / 2**30:.2f} GiB for full '
+            'fine-tuning (freed memory glibc keeps).')
+    return lines
 
 
 def render_profiles(res: dict) -> List[str]:
@@ -1636,6 +1784,9 @@ def render_report(results: dict, command: str) -> str:
             notes = results['train'].get('notes')
             if notes:
                 lines += notes + ['']
+            findings = render_train_findings(results['train'])
+            if findings:
+                lines += ['### Findings', ''] + findings + ['']
             prof = render_profiles(results['train'])
             if prof:
                 lines += ['### Where the time goes (torch.profiler)', '']
@@ -1753,6 +1904,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=None,
         help='training rounds (processes per variant)')
     parser.add_argument(
+        '--fresh',
+        action='store_true',
+        help='`train`: ignore the workers of an interrupted run stored in '
+        'the results file (default: reuse them when the settings match)')
+    parser.add_argument(
         '--no-profile',
         action='store_true',
         help='skip the torch.profiler runs of `train`')
@@ -1817,7 +1973,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if osp.isabs(results_file) else results_file
     results['machine'] = machine_info()
     results.setdefault('section_machine', {})
-    todo = {'all': SECTIONS, 'report': ()}.get(args.command, (args.command, ))
+    todo = {'all': RUN_ORDER, 'report': ()}.get(args.command, (args.command, ))
     if args.recommended and 'train' in results:
         results['train']['recommended'] = args.recommended
 
@@ -1841,10 +1997,22 @@ def main(argv: Optional[List[str]] = None) -> dict:
             results['params'] = run_params(cfg['archs'], cfg['extra_archs'])
         elif name == 'train':
             variants = args.variants or cfg['variants']
-            train = run_train(variants, cfg['train_arch'], cfg['train_size'],
-                              cfg['train_frames'], args.rounds
-                              or cfg['rounds'], cfg['warmup'], cfg['steps'],
-                              () if args.no_profile else cfg['profile'])
+
+            def checkpoint(state: dict) -> None:
+                results['train_partial'] = state
+                save()
+
+            train = run_train(
+                variants,
+                cfg['train_arch'],
+                cfg['train_size'],
+                cfg['train_frames'],
+                args.rounds or cfg['rounds'],
+                cfg['warmup'],
+                cfg['steps'], () if args.no_profile else cfg['profile'],
+                state=None if args.fresh else results.get('train_partial'),
+                checkpoint=checkpoint)
+            results.pop('train_partial', None)
             previous = results.get('train', {})
             train['recommended'] = args.recommended or previous.get(
                 'recommended', 'mafsar')
