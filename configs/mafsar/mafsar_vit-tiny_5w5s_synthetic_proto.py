@@ -1,4 +1,8 @@
 # MA-FSAR with ProtoNet matching instead of OTAM; otherwise identical to
 # mafsar_vit-tiny_5w5s_synthetic.py.
 _base_ = ['./mafsar_vit-tiny_5w5s_synthetic.py']
-model = dict(head=dict(matcher=dict(_delete_=True, type='ProtoMatcher')))
+# scale=8 (the number of frames) puts the cosine of the mean on the range of
+# OTAM's sum over frames, so the text branch does not drown it in the fused
+# prediction (see ProtoMatcher).
+model = dict(head=dict(matcher=dict(
+    _delete_=True, type='ProtoMatcher', scale=8)))

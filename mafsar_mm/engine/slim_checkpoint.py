@@ -374,3 +374,13 @@ class SlimCheckpointHook(Hook):
         """Restore plain types; check the keys, fill in slim weights."""
         restore_plain_types(checkpoint)
         prepare_state_dict(checkpoint, runner.model, self.check_keys)
+        if getattr(runner, '_resume', False) and \
+                'optimizer' not in checkpoint:
+            print_log(
+                'Resuming from a checkpoint without optimizer state '
+                '(saved with default_hooks.checkpoint.save_optimizer='
+                'False): the iteration, LR schedule and episode stream '
+                'continue, the optimizer moments start from zero. Keep '
+                'save_optimizer=True for a bit-exact resume.',
+                logger='current',
+                level=30)

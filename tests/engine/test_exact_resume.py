@@ -181,3 +181,46 @@ def test_checkpoint_with_another_clip(resumed_runs):
             resumed_runs['resumed_from'], weights_only=True)['state_dict']
         for key, value in model.state_dict().items():
             assert torch.equal(value, halfway[key]), key
+
+
+def test_resume_from_slim_checkpoint_without_optimizer(
+        synthetic_root, tmp_path):
+    """``save_optimizer=False`` gives the smallest slim checkpoint (tuned
+    weights + schedule + message hub); resuming from it continues at the
+    saved iteration on the same episode stream, with a logged warning that
+    the optimizer moments restart."""
+    pretrained = save_micro_clip(str(tmp_path / 'clip.pt'))
+
+    def config():
+        cfg = micro_config(
+            synthetic_root,
+            str(tmp_path / 'run'),
+            pretrained=pretrained,
+            max_iters=N,
+            checkpoint_interval=N // 2)
+        cfg.default_hooks.checkpoint.save_optimizer = False
+        return cfg
+
+    first, seen_first = _runner(config(), 'no_optim_1')
+    first.register_hook(_KillAfter(N // 2), priority='LOWEST')
+    with pytest.raises(_Killed):
+        first.train()
+    path = osp.join(first.work_dir, f'iter_{N // 2}.pth')
+    checkpoint = torch.load(path, weights_only=True)
+    assert 'optimizer' not in checkpoint
+    assert checkpoint['meta']['slim'] is True
+    assert 'param_schedulers' in checkpoint
+
+    cfg = config()
+    cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+    cfg.resume = True
+    assert cfg.load_from == path
+    resumed, seen = _runner(cfg, 'no_optim_2')
+    resumed.train()
+    assert resumed.iter == N
+    assert sorted(seen.seen) == list(range(N // 2, N))
+    halfway = checkpoint['state_dict']
+    tuned = tunable_state(resumed.model)
+    assert any(not torch.equal(v, halfway[k]) for k, v in tuned.items())
+    with open(resumed.logger.log_file) as f:
+        assert 'without optimizer state' in f.read()

@@ -219,12 +219,15 @@ def order_breakdown(episodes: List[dict], partner: Dict[str, str]) -> dict:
         partner (dict[str, str]): Temporal partner by class name.
 
     Returns:
-        dict: ``pair``/``partner`` (mean, ci95, episodes, queries) and
+        dict: ``pair``/``partner`` (mean, ci95, episodes, queries),
         ``to_partner``: % of partner-in-episode queries predicted as the
-        partner.
+        partner, and ``order``: of the partner-in-episode queries
+        predicted as their class or its partner, % predicted as their
+        class (mean, binomial ci95, queries); 50 % is blind to frame
+        order.
     """
     pair_acc, partner_acc = [], []
-    n_pair = n_partner = n_to_partner = 0
+    n_pair = n_partner = n_to_partner = n_partner_hits = 0
     for ep in episodes:
         names = ep['class_names']
         index = {n: i for i, n in enumerate(names)}
@@ -238,6 +241,7 @@ def order_breakdown(episodes: List[dict], partner: Dict[str, str]) -> dict:
             if other is not None:
                 partner_hits.append(pred == gt)
                 n_to_partner += int(pred == other)
+                n_partner_hits += int(pred == gt)
         if pair_hits:
             pair_acc.append(float(np.mean(pair_hits)))
             n_pair += len(pair_hits)
@@ -251,7 +255,22 @@ def order_breakdown(episodes: List[dict], partner: Dict[str, str]) -> dict:
         out[key] = dict(mean=mean, ci95=ci, episodes=len(accs), queries=n)
     out['to_partner'] = (100 * n_to_partner /
                          n_partner if n_partner else float('nan'))
+    n_order = n_partner_hits + n_to_partner
+    share = n_partner_hits / n_order if n_order else float('nan')
+    out['order'] = dict(
+        mean=100 * share,
+        ci95=(100 * CI_Z * float(np.sqrt(share * (1 - share) / n_order))
+              if n_order else float('nan')),
+        queries=n_order)
     return out
+
+
+def query_dump_of(result: dict) -> Optional[str]:
+    """The query dump file named in a result's test command, if any."""
+    for arg in result.get('test_cmd', []):
+        if arg.startswith('test_evaluator.query_dump_file='):
+            return arg.split('=', 1)[1]
+    return None
 
 
 def fmt(mean: float, ci: float) -> str:
@@ -321,12 +340,16 @@ def write_table(results: List[dict], args: argparse.Namespace) -> None:
         '*partner in episode* to the queries whose partner class is also '
         'in the episode (n = their number; a method blind to frame order '
         'is at best a coin flip there); *as partner* is the share of '
-        'those queries predicted as the partner class. Train time is wall '
+        'those queries predicted as the partner class; *order* is, of the '
+        'partner-in-episode queries predicted as their class or as its '
+        'partner, the share predicted as their class (binomial 95% CI; '
+        '50 % means blind to frame order). Train time is wall '
         'time on a shared 2-core CPU.',
         '',
         '| budget | method | shots | accuracy (%) | pair classes (%) | '
-        'partner in episode (%) | as partner (%) | train time |',
-        '|---|---|---|---|---|---|---|---|',
+        'partner in episode (%) | as partner (%) | order (%) | '
+        'train time |',
+        '|---|---|---|---|---|---|---|---|---|',
     ]
     for r in results:
         b = r['breakdown']
@@ -336,7 +359,9 @@ def write_table(results: List[dict], args: argparse.Namespace) -> None:
             f"{fmt(b['pair']['mean'], b['pair']['ci95'])} | "
             f"{fmt(b['partner']['mean'], b['partner']['ci95'])} "
             f"(n={b['partner']['queries']}) | "
-            f"{b['to_partner']:.1f} | {r['train_minutes']:.1f} min |")
+            f"{b['to_partner']:.1f} | "
+            f"{fmt(b['order']['mean'], b['order']['ci95'])} | "
+            f"{r['train_minutes']:.1f} min |")
     done = {(r['key'], r['shots'], r['iters'], r['episodes']) for r in results}
     missing = [(m[1], k) for k in args.shots for m in METHODS
                if m[0] in args.methods and (m[0], k, args.iters,
@@ -393,6 +418,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     'invocation',
                     invocation(r['iters'], r['episodes'], [1, 5],
                                r['threads']))
+                dump = query_dump_of(r)
+                if dump and osp.exists(dump):  # recompute (new columns)
+                    with open(dump) as f:
+                        r['breakdown'] = order_breakdown(
+                            json.load(f)['episodes'], partner)
+                r['breakdown'].setdefault(
+                    'order', dict(mean=float('nan'), ci95=float('nan')))
                 results[_result_key(r)] = r
 
     def save() -> None:

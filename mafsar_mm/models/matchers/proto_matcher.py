@@ -20,12 +20,20 @@ class ProtoMatcher(BaseModule):
     mean of its shots' video features. Logits are the cosine similarity of
     query and prototype (``metric='cosine'``, i.e. minus the cosine
     distance up to the constant 1) or the negative *squared* Euclidean
-    distance (``metric='euclidean'``, as in ProtoNet). It ignores frame
-    order. No temperature is applied.
+    distance (``metric='euclidean'``, as in ProtoNet), times ``scale``.
+    It ignores frame order.
+
+    ``scale`` matters when the head fuses the matching probabilities with
+    a text branch (MA-FSAR, CLIP-FSAR): a cosine in [-1, 1] gives an
+    almost uniform softmax that the sharp text probabilities outweigh.
+    OTAM sums a cosine distance over about ``T`` frames, so ``scale=T``
+    puts ProtoMatcher on OTAM's logit range.
 
     Args:
         metric (str): ``'cosine'`` or ``'euclidean'``. Defaults to
             ``'cosine'``.
+        scale (float): Multiplies the logits (> 0). Defaults to 1.0 (no
+            temperature, as the unimodal ProtoNet baseline).
         init_cfg (dict, optional): MMEngine initialisation config (the
             matcher has no parameters). Defaults to None.
     """
@@ -34,9 +42,13 @@ class ProtoMatcher(BaseModule):
 
     def __init__(self,
                  metric: str = 'cosine',
+                 scale: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.metric = check_metric(metric, self.METRICS)
+        if not scale > 0:
+            raise ValueError(f'scale must be > 0, got {scale!r}')
+        self.scale = float(scale)
 
     def forward(self, support: Tensor, support_labels: Tensor,
                 query: Tensor) -> Tensor:
@@ -60,9 +72,9 @@ class ProtoMatcher(BaseModule):
         if self.metric == 'cosine':
             query_video = F.normalize(query_video, dim=-1)
             prototypes = F.normalize(prototypes, dim=-1)
-            return query_video @ prototypes.t()  # [Q, N]
+            return self.scale * query_video @ prototypes.t()  # [Q, N]
         diff = query_video[:, None] - prototypes[None]  # [Q, N, D]
-        return -diff.pow(2).sum(dim=-1)  # [Q, N]
+        return -self.scale * diff.pow(2).sum(dim=-1)  # [Q, N]
 
     def extra_repr(self) -> str:
-        return f'metric={self.metric!r}'
+        return f'metric={self.metric!r}, scale={self.scale}'

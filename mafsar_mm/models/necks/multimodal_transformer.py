@@ -34,38 +34,15 @@ class MultimodalTransformer(BasePrototypeNeck):
     the neck, CLIP-FSAR's default.
 
     Args:
-        in_channels (int): Feature width D. Defaults to 512.
-        num_heads (int): Attention heads. Defaults to 8.
-        ffn_channels (int): FFN hidden width. Defaults to 2048.
-        attn_drop (float): Attention output dropout. Defaults to 0.2.
-        ffn_drop (float): FFN dropout. Defaults to 0.05.
-        pre_norm (bool): Pre-norm layer. Defaults to True.
         ffn_norm (bool): LayerNorm around the FFN. Defaults to False.
-        kv_norm (str): ``'shared'`` or ``'separate'``. Defaults to
-            ``'shared'``.
-        init_cfg (dict, optional): MMEngine init config. Defaults to None.
+        **kwargs: The other arguments of :class:`BasePrototypeNeck`
+            (``in_channels``, ``num_heads``, ``ffn_channels``,
+            ``attn_drop``, ``ffn_drop``, ``pre_norm``, ``kv_norm``,
+            ``init_cfg``), with the same defaults as TPCM.
     """
 
-    def __init__(self,
-                 in_channels: int = 512,
-                 num_heads: int = 8,
-                 ffn_channels: int = 2048,
-                 attn_drop: float = 0.2,
-                 ffn_drop: float = 0.05,
-                 pre_norm: bool = True,
-                 ffn_norm: bool = False,
-                 kv_norm: str = 'shared',
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            in_channels=in_channels,
-            num_heads=num_heads,
-            ffn_channels=ffn_channels,
-            attn_drop=attn_drop,
-            ffn_drop=ffn_drop,
-            pre_norm=pre_norm,
-            ffn_norm=ffn_norm,
-            kv_norm=kv_norm,
-            init_cfg=init_cfg)
+    def __init__(self, ffn_norm: bool = False, **kwargs) -> None:
+        super().__init__(ffn_norm=ffn_norm, **kwargs)
 
     def forward_support(self, support: Tensor,
                         support_text: Optional[Tensor] = None) -> Tensor:

@@ -36,3 +36,16 @@ def test_proto_hand_computed_squared_euclidean():
 def test_proto_unknown_metric():
     with pytest.raises(ValueError, match="'cosine', 'euclidean'"):
         ProtoMatcher(metric='dot')
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+def test_proto_scale_multiplies_logits(metric):
+    plain = ProtoMatcher(metric=metric)(*_hand_case())
+    scaled = ProtoMatcher(metric=metric, scale=8)(*_hand_case())
+    torch.testing.assert_close(scaled, 8 * plain)
+
+
+@pytest.mark.parametrize('scale', [0, -1.0])
+def test_proto_scale_must_be_positive(scale):
+    with pytest.raises(ValueError, match='scale must be > 0'):
+        ProtoMatcher(scale=scale)
