@@ -115,8 +115,13 @@ class CLIPViTFgMA(BaseModule):
             CLIP embedding width D'. Defaults to None.
         act_cfg (dict): Adapter activation. Defaults to
             ``dict(type='GELU')``.
-        with_cp (bool): Gradient checkpointing over each block. Defaults to
-            False.
+        with_cp (bool | str): ``True``: gradient checkpointing over each
+            block (least memory, every block's forward runs twice).
+            ``'mlp'``: recompute only the hidden activation of the frozen
+            MLPs (``act(c_fc(x))``, the largest tensor autograd keeps for
+            an adapted block) in the backward pass, from the MLP input
+            that the joint adapter keeps anyway; costs one ``c_fc`` per
+            block. Defaults to False.
         fused_attn (bool): Run the frozen attentions through
             :meth:`_frozen_attention` (contiguous batch-first projections,
             ``F.scaled_dot_product_attention``, and one q/k/v projection of
@@ -199,6 +204,9 @@ class CLIPViTFgMA(BaseModule):
         self.with_joint = with_joint
         self.lma_mode = lma_mode
         self.gta_residual = gta_residual
+        if with_cp not in (True, False, 'mlp'):
+            raise ValueError("with_cp must be True, False or 'mlp', got "
+                             f'{with_cp!r}')
         self.with_cp = with_cp
         self.fused_attn = fused_attn and all(
             self._fusable(blk.attn) for blk in transformer.resblocks)
@@ -430,10 +438,25 @@ class CLIPViTFgMA(BaseModule):
 
         # joint adaptation: X' + MLP(LN2(X')) + s * A_J(LN2(X'))
         ln_2 = blk.ln_2(x)
-        out = x + blk.ls_2(blk.mlp(ln_2))
+        out = x + blk.ls_2(self._frozen_mlp(blk, ln_2))
         if self.with_joint:
             out = out + self.joint_scale * self.j_adapters[key](ln_2)
         return out
+
+    def _frozen_mlp(self, blk: ResidualAttentionBlock, ln_2: Tensor) -> Tensor:
+        """The block's MLP; with ``with_cp='mlp'`` its hidden activation
+        is recomputed in the backward pass instead of kept."""
+        mlp = blk.mlp
+        if self.with_cp != 'mlp' or not torch.is_grad_enabled() or list(
+                mlp._modules) != ['c_fc', 'gelu', 'c_proj'] or any(
+                    p.requires_grad for p in mlp.parameters()):
+            return mlp(ln_2)
+
+        def hidden(t: Tensor) -> Tensor:
+            # [B, L, D] -> [B, L, 4D]
+            return mlp.gelu(mlp.c_fc(t))
+
+        return mlp.c_proj(checkpoint(hidden, ln_2, use_reentrant=False))
 
     def _plain_attention(self, blk: ResidualAttentionBlock,
                          ln_x: Tensor) -> Tensor:
@@ -474,7 +497,7 @@ class CLIPViTFgMA(BaseModule):
         x = self.visual._embeds(x)  # [V*T, N+1, D], after ln_pre
         if text is not None:
             text = text.to(x.dtype)
-        use_cp = self.with_cp and torch.is_grad_enabled()
+        use_cp = self.with_cp is True and torch.is_grad_enabled()
         first = self.adapted_layers[0] if self.adapted_layers else None
         adapted = set(self.adapted_layers)
         for idx, blk in enumerate(self.visual.transformer.resblocks):

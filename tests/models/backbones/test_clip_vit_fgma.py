@@ -186,15 +186,16 @@ def test_pretrained_parameter_names_unchanged(tiny):
     assert all('adapters' in k or 'text_fc' in k for k in missing)
 
 
-def test_with_cp_gives_same_output_and_gradients(tiny):
+@pytest.mark.parametrize('with_cp', [True, 'mlp'])
+def test_with_cp_gives_same_output_and_gradients(tiny, with_cp):
     _, path = tiny
     torch.manual_seed(0)
     # block 0 is a plain frozen block, block 1 an adapted one
     plain = make(
         path, temporal_pos_embed=True, num_frames=T, adapted_layers=[1])
     randomise_adapters(plain)
-    ckpt = make(path, temporal_pos_embed=True, num_frames=T, with_cp=True,
-                adapted_layers=[1])
+    ckpt = make(path, temporal_pos_embed=True, num_frames=T,
+                with_cp=with_cp, adapted_layers=[1])
     ckpt.load_state_dict(plain.state_dict())
     imgs = videos()
     text = torch.randn(V, 64)
@@ -212,6 +213,38 @@ def test_with_cp_gives_same_output_and_gradients(tiny):
     assert outs[0][1].keys() == outs[1][1].keys()
     for key, grad in outs[0][1].items():
         assert torch.allclose(grad, outs[1][1][key], atol=1e-6), key
+
+
+def test_with_cp_mlp_keeps_no_mlp_hidden_activation(tiny):
+    """with_cp='mlp' drops the saved [.., 4D] MLP hidden tensors of the
+    adapted blocks: fewer bytes saved for backward than without it."""
+    from torch.autograd.graph import saved_tensors_hooks
+    _, path = tiny
+
+    def saved_bytes(model):
+        params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        seen = {}
+
+        def pack(t):
+            storage = t.untyped_storage()
+            if storage.data_ptr() not in params:
+                seen[storage.data_ptr()] = storage.nbytes()
+            return t
+
+        with saved_tensors_hooks(pack, lambda t: t):
+            model(videos(), torch.randn(V, 64)).sum()
+        return sum(seen.values())
+
+    plain = make(path, num_frames=T)
+    lean = make(path, num_frames=T, with_cp='mlp')
+    lean.load_state_dict(plain.state_dict())
+    tokens = V * T * (plain.visual.positional_embedding.shape[0])
+    hidden = tokens * plain.visual.transformer.resblocks[0].mlp.c_fc.\
+        out_features * 4  # fp32 bytes of one MLP hidden tensor
+    layers = len(plain.adapted_layers)
+    assert saved_bytes(plain) - saved_bytes(lean) >= layers * hidden
+    with pytest.raises(ValueError, match="True, False or 'mlp'"):
+        make(path, with_cp='all')
 
 
 @pytest.mark.parametrize('kwargs', [
