@@ -36,9 +36,32 @@ def test_commands_use_the_same_budget_and_dump_queries():
         assert opt in train
     test = tool.test_command('cfg.py', 'wd/iter_120.pth', 'wd', 300)
     assert test[:4] == ['python', 'tools/test.py', 'cfg.py', 'wd/iter_120.pth']
-    assert '300' in test and osp.join('wd', 'metrics.json') in test
+    assert '300' in test and osp.join('wd', 'metrics_300ep.json') in test
     assert test[-1] == ('test_evaluator.query_dump_file=' +
-                        osp.join('wd', 'queries.json'))
+                        osp.join('wd', 'queries_300ep.json'))
+    # another number of test episodes writes other files
+    assert osp.join('wd', 'metrics_2000ep.json') in tool.test_command(
+        'cfg.py', 'wd/iter_120.pth', 'wd', 2000)
+
+
+def test_trained_run_is_reused_for_other_test_episodes(tmp_path):
+    ckpt = tmp_path / 'iter_10.pth'
+    ckpt.write_bytes(b'0')
+    done = dict(
+        key='otam',
+        shots=1,
+        iters=10,
+        episodes=300,
+        train_minutes=2.0,
+        train_cmd=['python', 'tools/train.py', 'a.py'],
+        test_cmd=tool.test_command('a.py', str(ckpt), str(tmp_path), 300))
+    results = {('otam', 1, 10, 300): done}
+    found = tool.trained_run(results, 'otam', 1, 10)
+    assert found['checkpoint'] == str(ckpt)
+    assert tool.trained_run(results, 'otam', 5, 10) is None
+    assert tool.trained_run(results, 'otam', 1, 30) is None
+    ckpt.unlink()  # the checkpoint is gone: train again
+    assert tool.trained_run(results, 'otam', 1, 10) is None
 
 
 def _meta(tmp_path):
@@ -82,6 +105,11 @@ def test_order_breakdown(tmp_path):
     assert out['partner']['ci95'] == pytest.approx(0.0)
     assert out['partner']['queries'] == 2
     assert out['to_partner'] == pytest.approx(50.0)
+    # order: of the 2 queries predicted as their class or its partner, 1
+    # was right; binomial CI 1.96 * sqrt(0.5 * 0.5 / 2)
+    assert out['order']['mean'] == pytest.approx(50.0)
+    assert out['order']['queries'] == 2
+    assert out['order']['ci95'] == pytest.approx(100 * 1.96 * 0.5 / 2**0.5)
 
 
 def test_table(tmp_path):
@@ -117,7 +145,8 @@ def test_table(tmp_path):
     tool.write_table([other, result], args)
     text = (tmp_path / 'table.md').read_text()
     row = ('| 10 it, 20 test ep. | OTAM | 1 | 100.00 +/- 0.00 | '
-           '100.00 +/- 0.00 | 100.00 +/- 0.00 (n=2) | 0.0 | 1.5 min |')
+           '100.00 +/- 0.00 | 100.00 +/- 0.00 (n=2) | 0.0 | '
+           '100.00 +/- 0.00 | 1.5 min |')
     assert row in text
     assert text.index(row) < text.index('| 30 it, 20 test ep. | OTAM | 1 '
                                         '| 50.00 +/- 0.00 |')
@@ -126,3 +155,24 @@ def test_table(tmp_path):
     assert 'OMP_NUM_THREADS=1 python tools/train.py a.py' in text
     assert ('Not finished yet (10 it): ProtoNet (CLIP visual, full FT) '
             '(1-shot)') in text
+
+
+def test_table_keeps_the_largest_test_of_a_model(tmp_path):
+    partner = _meta(tmp_path)
+    args = tool.parse_args(
+        ['--iters', '10', '--shots', '1', '--methods', 'otam', '--out',
+         str(tmp_path / 'table.md')])
+    episodes = [dict(class_names=['left'], query_labels=[0],
+                     pred_labels=[0])]
+    small = dict(
+        key='otam', label='OTAM', shots=1, iters=10, episodes=300,
+        threads=1, invocation=tool.invocation(10, 300, [1], 1), acc=60.0,
+        ci95=1.0, breakdown=tool.order_breakdown(episodes, partner),
+        train_minutes=1.0, train_cmd=['python', 'tools/train.py', 'a.py'],
+        test_cmd=['python', 'tools/test.py', 'a.py', 'b.pth'])
+    large = dict(small, episodes=2000, acc=61.0,
+                 invocation=tool.invocation(10, 2000, [1], 1))
+    tool.write_table([large, small], args)
+    text = (tmp_path / 'table.md').read_text()
+    assert '| 10 it, 2000 test ep. | OTAM | 1 | 61.00' in text
+    assert '| 10 it, 300 test ep. |' not in text

@@ -134,6 +134,24 @@ def train_command(config: str, work_dir: str, iters: int) -> List[str]:
     ]
 
 
+def test_files(work_dir: str, episodes: int) -> Dict[str, str]:
+    """Where a test of ``episodes`` episodes writes its outputs.
+
+    Args:
+        work_dir (str): The run's directory.
+        episodes (int): Test episodes.
+
+    Returns:
+        dict[str, str]: ``work_dir`` (of tools/test.py), ``metrics`` and
+        ``queries`` (the JSON dumps).
+    """
+    tag = f'{episodes}ep'
+    return dict(
+        work_dir=osp.join(work_dir, f'test_{tag}'),
+        metrics=osp.join(work_dir, f'metrics_{tag}.json'),
+        queries=osp.join(work_dir, f'queries_{tag}.json'))
+
+
 def test_command(config: str, checkpoint: str, work_dir: str,
                  episodes: int) -> List[str]:
     """``tools/test.py`` command that also dumps per-query predictions.
@@ -147,13 +165,27 @@ def test_command(config: str, checkpoint: str, work_dir: str,
     Returns:
         list[str]: The command.
     """
+    files = test_files(work_dir, episodes)
     return [
         'python', 'tools/test.py', config, checkpoint, '--work-dir',
-        osp.join(work_dir, 'test'), '--num-episodes',
-        str(episodes), '--dump',
-        osp.join(work_dir, 'metrics.json'), '--cfg-options',
-        f"test_evaluator.query_dump_file={osp.join(work_dir, 'queries.json')}"
+        files['work_dir'], '--num-episodes',
+        str(episodes), '--dump', files['metrics'], '--cfg-options',
+        f"test_evaluator.query_dump_file={files['queries']}"
     ]
+
+
+def trained_run(results: Dict[tuple, dict], key: str, shots: int,
+                iters: int) -> Optional[dict]:
+    """A finished result of the same method, shots and training budget
+    (tested on another number of episodes) whose checkpoint still exists:
+    its training is reused."""
+    for r in results.values():
+        if (r['key'], r['shots'], r['iters']) != (key, shots, iters):
+            continue
+        ckpt = next((a for a in r['test_cmd'] if a.endswith('.pth')), None)
+        if ckpt and osp.exists(ckpt):
+            return dict(r, checkpoint=ckpt)
+    return None
 
 
 def run(cmd: List[str], log_file: str, threads: int = 0) -> None:
@@ -292,7 +324,8 @@ def write_table(results: List[dict], args: argparse.Namespace) -> None:
     """Write the markdown page with the table and the commands.
 
     Rows are grouped by budget (training episodes); within a budget every
-    method had the same training and test episodes.
+    method had the same training and test episodes. A model tested on
+    several numbers of episodes gets one row, the largest test.
 
     Args:
         results (list[dict]): Finished runs (any budgets).
@@ -300,8 +333,14 @@ def write_table(results: List[dict], args: argparse.Namespace) -> None:
             current budget for the list of unfinished runs).
     """
     order = {m[0]: i for i, m in enumerate(METHODS)}
+    # one row per trained model: its test with the most episodes
+    best = {}
+    for r in results:
+        run_key = (r['key'], r['shots'], r['iters'])
+        if run_key not in best or r['episodes'] > best[run_key]['episodes']:
+            best[run_key] = r
     results = sorted(
-        results,
+        best.values(),
         key=lambda r: (r['iters'], r['episodes'], r['shots'], order[r['key']]))
     scripts = []
     for r in results:
@@ -447,23 +486,34 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             work_dir = osp.join(args.work_dir, f'{key}_5w{k}s_{args.iters}it')
             os.makedirs(work_dir, exist_ok=True)
             log_file = osp.join(work_dir, 'commands.log')
-            train_cmd = train_command(config, work_dir, args.iters)
-            print(
-                f'[{time.strftime("%H:%M:%S")}] train {label}, {k}-shot',
-                flush=True)
-            start = time.time()
-            run(train_cmd, log_file, args.threads)
-            train_minutes = (time.time() - start) / 60
-            checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
+            done = None if args.force else trained_run(
+                results, key, k, args.iters)
+            if done is not None:  # same training, other test episodes
+                print(f'[{time.strftime("%H:%M:%S")}] reuse {label}, '
+                      f'{k}-shot: {done["checkpoint"]}')
+                train_cmd, train_minutes = done['train_cmd'], done[
+                    'train_minutes']
+                checkpoint = done['checkpoint']
+                work_dir = osp.dirname(checkpoint)
+            else:
+                train_cmd = train_command(config, work_dir, args.iters)
+                print(
+                    f'[{time.strftime("%H:%M:%S")}] train {label}, {k}-shot',
+                    flush=True)
+                start = time.time()
+                run(train_cmd, log_file, args.threads)
+                train_minutes = (time.time() - start) / 60
+                checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
             test_cmd = test_command(config, checkpoint, work_dir,
                                     args.episodes)
             print(
                 f'[{time.strftime("%H:%M:%S")}] test {label}, {k}-shot',
                 flush=True)
             run(test_cmd, log_file, args.threads)
-            with open(osp.join(work_dir, 'metrics.json')) as f:
+            files = test_files(work_dir, args.episodes)
+            with open(files['metrics']) as f:
                 metrics = json.load(f)
-            with open(osp.join(work_dir, 'queries.json')) as f:
+            with open(files['queries']) as f:
                 episodes = json.load(f)['episodes']
             result = dict(
                 key=key,
