@@ -159,19 +159,30 @@ def test_table(tmp_path):
 
 def test_table_keeps_the_largest_test_of_a_model(tmp_path):
     partner = _meta(tmp_path)
-    args = tool.parse_args(
-        ['--iters', '10', '--shots', '1', '--methods', 'otam', '--out',
-         str(tmp_path / 'table.md')])
-    episodes = [dict(class_names=['left'], query_labels=[0],
-                     pred_labels=[0])]
+    args = tool.parse_args([
+        '--iters', '10', '--shots', '1', '--methods', 'otam', '--out',
+        str(tmp_path / 'table.md')
+    ])
+    episodes = [dict(class_names=['left'], query_labels=[0], pred_labels=[0])]
     small = dict(
-        key='otam', label='OTAM', shots=1, iters=10, episodes=300,
-        threads=1, invocation=tool.invocation(10, 300, [1], 1), acc=60.0,
-        ci95=1.0, breakdown=tool.order_breakdown(episodes, partner),
-        train_minutes=1.0, train_cmd=['python', 'tools/train.py', 'a.py'],
+        key='otam',
+        label='OTAM',
+        shots=1,
+        iters=10,
+        episodes=300,
+        threads=1,
+        invocation=tool.invocation(10, 300, [1], 1),
+        acc=60.0,
+        ci95=1.0,
+        breakdown=tool.order_breakdown(episodes, partner),
+        train_minutes=1.0,
+        train_cmd=['python', 'tools/train.py', 'a.py'],
         test_cmd=['python', 'tools/test.py', 'a.py', 'b.pth'])
-    large = dict(small, episodes=2000, acc=61.0,
-                 invocation=tool.invocation(10, 2000, [1], 1))
+    large = dict(
+        small,
+        episodes=2000,
+        acc=61.0,
+        invocation=tool.invocation(10, 2000, [1], 1))
     tool.write_table([large, small], args)
     text = (tmp_path / 'table.md').read_text()
     assert '| 10 it, 2000 test ep. | OTAM | 1 | 61.00' in text
