@@ -363,7 +363,20 @@ class SlimCheckpointHook(Hook):
         return self._auto
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Make the checkpoint ``weights_only``-loadable; slim it."""
+        """Make the checkpoint ``weights_only``-loadable; slim it.
+
+        Without optimizer state (``save_optimizer=False``) the optimizer's
+        hyper-parameters (learning rate, weight decay, ...) are kept in
+        ``meta['param_groups']``: MMEngine's schedulers update them
+        relative to their current value, so a resume needs them.
+        """
+        groups = getattr(getattr(runner, 'optim_wrapper', None),
+                         'param_groups', None)
+        if 'optimizer' not in checkpoint and isinstance(groups, list):
+            checkpoint.setdefault('meta', {})['param_groups'] = [{
+                k: v
+                for k, v in group.items() if k != 'params'
+            } for group in groups]
         for key in ('meta', 'message_hub'):
             if key in checkpoint:
                 checkpoint[key] = to_weights_only_types(checkpoint[key])
@@ -374,8 +387,20 @@ class SlimCheckpointHook(Hook):
         """Restore plain types; check the keys, fill in slim weights."""
         restore_plain_types(checkpoint)
         prepare_state_dict(checkpoint, runner.model, self.check_keys)
+        self._resume_groups = None
         if getattr(runner, '_resume', False) and \
                 'optimizer' not in checkpoint:
+            self._resume_groups = (checkpoint.get('meta')
+                                   or {}).get('param_groups')
+            if not self._resume_groups:
+                print_log(
+                    'The checkpoint has neither optimizer state nor the '
+                    "optimizer's param groups (it was not written by "
+                    'SlimCheckpointHook): the learning rate restarts from '
+                    'the value the schedulers set at the start, not the '
+                    "one at the checkpoint's iteration.",
+                    logger='current',
+                    level=30)
             print_log(
                 'Resuming from a checkpoint without optimizer state '
                 '(saved with default_hooks.checkpoint.save_optimizer='
@@ -384,3 +409,19 @@ class SlimCheckpointHook(Hook):
                 'save_optimizer=True for a bit-exact resume.',
                 logger='current',
                 level=30)
+
+    def before_train(self, runner) -> None:
+        """After a resume without optimizer state, put back the saved
+        learning rate and other hyper-parameters of each param group."""
+        saved = getattr(self, '_resume_groups', None)
+        if not saved:
+            return
+        groups = runner.optim_wrapper.param_groups
+        if len(saved) != len(groups):
+            raise CheckpointMismatchError(
+                f'The checkpoint has {len(saved)} optimizer param groups, '
+                f'the optimizer {len(groups)}: use the training config of '
+                'the checkpoint to resume.')
+        for group, values in zip(groups, saved):
+            group.update({k: v for k, v in values.items() if k in group})
+        self._resume_groups = None

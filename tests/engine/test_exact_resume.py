@@ -201,6 +201,11 @@ def test_resume_from_slim_checkpoint_without_optimizer(
         cfg.default_hooks.checkpoint.save_optimizer = False
         return cfg
 
+    cfg = config()
+    cfg.work_dir = str(tmp_path / 'straight')
+    straight, _ = _runner(cfg, 'no_optim_0')  # N iterations in one go
+    straight.train()
+
     first, seen_first = _runner(config(), 'no_optim_1')
     first.register_hook(_KillAfter(N // 2), priority='LOWEST')
     with pytest.raises(_Killed):
@@ -222,5 +227,12 @@ def test_resume_from_slim_checkpoint_without_optimizer(
     halfway = checkpoint['state_dict']
     tuned = tunable_state(resumed.model)
     assert any(not torch.equal(v, halfway[k]) for k, v in tuned.items())
+    # the LR schedule continues exactly (MMEngine's schedulers scale the
+    # current LR, which the checkpoint's meta restores)
+    assert 'param_groups' in checkpoint['meta']
+    lr_straight = straight.optim_wrapper.get_lr()['lr']
+    assert resumed.optim_wrapper.get_lr()['lr'] == lr_straight
+    hub = resumed.message_hub.get_scalar('train/lr').data[0]
+    assert hub[-1] == straight.message_hub.get_scalar('train/lr').data[0][-1]
     with open(resumed.logger.log_file) as f:
         assert 'without optimizer state' in f.read()
