@@ -112,6 +112,30 @@ def test_order_breakdown(tmp_path):
     assert out['order']['ci95'] == pytest.approx(100 * 1.96 * 0.5 / 2**0.5)
 
 
+def _otam_result(partner, iters=10, episodes=20, acc=100.0):
+    """A finished OTAM result whose one episode is all correct."""
+    done = [
+        dict(
+            class_names=['left', 'right'],
+            query_labels=[0, 1],
+            pred_labels=[0, 1])
+    ]
+    return dict(
+        key='otam',
+        label='OTAM',
+        shots=1,
+        iters=iters,
+        episodes=episodes,
+        threads=1,
+        invocation=tool.invocation(iters, episodes, [1], 1),
+        acc=acc,
+        ci95=0.0,
+        breakdown=tool.order_breakdown(done, partner),
+        train_minutes=1.5,
+        train_cmd=['python', 'tools/train.py', 'a.py'],
+        test_cmd=['python', 'tools/test.py', 'a.py', 'b.pth'])
+
+
 def test_table(tmp_path):
     partner = _meta(tmp_path)
     args = tool.parse_args([
@@ -119,29 +143,9 @@ def test_table(tmp_path):
         'otam', 'protonet', '--out',
         str(tmp_path / 'table.md')
     ])
-    episodes = [
-        dict(
-            class_names=['left', 'right'],
-            query_labels=[0, 1],
-            pred_labels=[0, 1])
-    ]
-    result = dict(
-        key='otam',
-        label='OTAM',
-        shots=1,
-        iters=10,
-        episodes=20,
-        threads=1,
-        invocation=tool.invocation(10, 20, [1], 1),
-        acc=100.0,
-        ci95=0.0,
-        breakdown=tool.order_breakdown(episodes, partner),
-        train_minutes=1.5,
-        train_cmd=['python', 'tools/train.py', 'a.py'],
-        test_cmd=['python', 'tools/test.py', 'a.py', 'b.pth'])
+    result = _otam_result(partner)
     # another budget of the same method is its own row
-    other = dict(
-        result, iters=30, acc=50.0, invocation=tool.invocation(30, 20, [1], 1))
+    other = _otam_result(partner, iters=30, acc=50.0)
     tool.write_table([other, result], args)
     text = (tmp_path / 'table.md').read_text()
     row = ('| 10 it, 20 test ep. | OTAM | 1 | 100.00 +/- 0.00 | '
@@ -163,26 +167,8 @@ def test_table_keeps_the_largest_test_of_a_model(tmp_path):
         '--iters', '10', '--shots', '1', '--methods', 'otam', '--out',
         str(tmp_path / 'table.md')
     ])
-    episodes = [dict(class_names=['left'], query_labels=[0], pred_labels=[0])]
-    small = dict(
-        key='otam',
-        label='OTAM',
-        shots=1,
-        iters=10,
-        episodes=300,
-        threads=1,
-        invocation=tool.invocation(10, 300, [1], 1),
-        acc=60.0,
-        ci95=1.0,
-        breakdown=tool.order_breakdown(episodes, partner),
-        train_minutes=1.0,
-        train_cmd=['python', 'tools/train.py', 'a.py'],
-        test_cmd=['python', 'tools/test.py', 'a.py', 'b.pth'])
-    large = dict(
-        small,
-        episodes=2000,
-        acc=61.0,
-        invocation=tool.invocation(10, 2000, [1], 1))
+    small = _otam_result(partner, episodes=300, acc=60.0)
+    large = _otam_result(partner, episodes=2000, acc=61.0)
     tool.write_table([large, small], args)
     text = (tmp_path / 'table.md').read_text()
     assert '| 10 it, 2000 test ep. | OTAM | 1 | 61.00' in text
