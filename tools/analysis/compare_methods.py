@@ -385,6 +385,13 @@ def write_table(results: List[dict], args: argparse.Namespace) -> None:
         '50 % means blind to frame order). Train time is wall '
         'time on a shared 2-core CPU.',
         '',
+        'Of the matchers, OTAM (ordered alignment) and TRX (ordered frame '
+        'tuples) use frame order; Bi-MHM (a set-to-set Hausdorff '
+        'distance) and ProtoNet (a mean over frames) do not. MA-FSAR + '
+        'ProtoNet uses `ProtoMatcher(scale=8)`, which puts its cosine on '
+        'the logit range of OTAM so that the fused text branch does not '
+        'outweigh it.',
+        '',
         '| budget | method | shots | accuracy (%) | pair classes (%) | '
         'partner in episode (%) | as partner (%) | order (%) | '
         'train time |',
