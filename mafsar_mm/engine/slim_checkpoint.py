@@ -342,6 +342,8 @@ class SlimCheckpointHook(Hook):
         self.slim = slim
         self.check_keys = check_keys
         self._auto: Optional[bool] = None
+        # param groups to restore after a resume without optimizer state
+        self._resume_groups: Optional[List[dict]] = None
 
     def _use_slim(self, runner) -> bool:
         if self.slim != 'auto':
@@ -413,7 +415,7 @@ class SlimCheckpointHook(Hook):
     def before_train(self, runner) -> None:
         """After a resume without optimizer state, put back the saved
         learning rate and other hyper-parameters of each param group."""
-        saved = getattr(self, '_resume_groups', None)
+        saved = self._resume_groups
         if not saved:
             return
         groups = runner.optim_wrapper.param_groups

@@ -1449,32 +1449,30 @@ def render_train_findings(res: dict) -> List[str]:
             'time and '
             f'{(summ["mafsar_math_sdpa"]["peak"] - m["peak"]) / 2**30:+.2f} '
             'GiB (it materialises the attention matrices).')
-    cp = ratio('mafsar_cp', 'mafsar', 'cpu')
-    if cp:
-        mem_cp = ratio('mafsar_cp', 'full_ft', 'peak')
-        time_cp = ratio('mafsar_cp', 'full_ft', 'cpu')
-        lines.append(
-            f'* Gradient checkpointing: peak RSS '
-            f'{ratio("mafsar_cp", "mafsar", "peak"):.2f}x of the default '
-            f'({mem_cp:.2f}x of full fine-tuning) for {cp:.2f}x the CPU '
-            f'time ({time_cp:.2f}x of full fine-tuning): memory target '
-            f'{_ok(mem_cp <= TARGETS["train_memory"])}, time target '
-            f'{_ok(time_cp <= TARGETS["train_time"])}.')
-    cm = ratio('mafsar_cp_mlp', 'mafsar', 'cpu')
-    if cm:
-        mem_cm = ratio('mafsar_cp_mlp', 'full_ft', 'peak')
-        time_cm = ratio('mafsar_cp_mlp', 'full_ft', 'cpu')
-        live_cm = ratio('mafsar_cp_mlp', 'full_ft', 'live')
-        live = (f', live peak {live_cm:.2f}x' if live_cm else '')
-        lines.append(
-            "* Recomputing only the frozen MLPs' hidden activation "
-            "(`with_cp='mlp'`): peak RSS "
-            f'{ratio("mafsar_cp_mlp", "mafsar", "peak"):.2f}x of the '
-            f'default ({mem_cm:.2f}x of full fine-tuning{live}) for '
-            f'{cm:.2f}x the CPU time ({time_cm:.2f}x of full '
-            f'fine-tuning): memory target '
-            f'{_ok(mem_cm <= TARGETS["train_memory"])}, time target '
-            f'{_ok(time_cm <= TARGETS["train_time"])}.')
+
+    def recompute(variant: str, what: str) -> Optional[str]:
+        """The finding of a recomputation (checkpointing) variant."""
+        cpu = ratio(variant, 'mafsar', 'cpu')
+        if not cpu:
+            return None
+        mem = ratio(variant, 'full_ft', 'peak')
+        time_ = ratio(variant, 'full_ft', 'cpu')
+        live = ratio(variant, 'full_ft', 'live')
+        live = f', live peak {live:.2f}x' if live else ''
+        return (f'* {what}: peak RSS {ratio(variant, "mafsar", "peak"):.2f}x '
+                f'of the default ({mem:.2f}x of full fine-tuning{live}) for '
+                f'{cpu:.2f}x the CPU time ({time_:.2f}x of full '
+                f'fine-tuning): memory target '
+                f'{_ok(mem <= TARGETS["train_memory"])}, time target '
+                f'{_ok(time_ <= TARGETS["train_time"])}.')
+
+    for variant, what in (
+        ('mafsar_cp', 'Gradient checkpointing'),
+        ('mafsar_cp_mlp', "Recomputing only the frozen MLPs' hidden "
+         "activation (`with_cp='mlp'`)")):
+        line = recompute(variant, what)
+        if line:
+            lines.append(line)
     sr = ratio('mafsar_serial', 'mafsar', 'cpu')
     if sr:
         lines.append(
