@@ -6,7 +6,10 @@ _base_ = [
     '../_base_/schedules/adamw_iter.py', '../_base_/default_runtime.py'
 ]
 # _delete_ drops the ViT-B/16 model_name/pretrained of the base model
-clip = dict(_delete_=True, model_cfg={{_base_.clip_tiny.model_cfg}})
+clip = dict(
+    _delete_=True,
+    model_cfg={{_base_.clip_tiny.model_cfg}},
+    pretrained={{_base_.clip_tiny.pretrained}})
 model = dict(
     backbone=dict(clip=clip, num_frames=8),
     text_encoder=dict(clip=clip),

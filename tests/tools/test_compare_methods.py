@@ -7,61 +7,92 @@ import os.path as osp
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'analysis', 'compare_methods.py')
+TOOLS = osp.join(REPO, 'tools', 'analysis')
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('compare_methods', TOOL)
+def _load(name):
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(TOOLS, f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-tool = _load_tool()
+tool = _load('compare_methods')
+report = _load('comparison_report')
 
 
-def test_every_method_config_exists_for_both_shots():
-    for _, _, template in tool.METHODS:
-        for k in (1, 5):
-            assert osp.exists(osp.join(REPO, template.format(k=k)))
+def test_every_row_config_exists_for_both_shots_and_flavours():
+    for _, template, _, _ in tool.METHODS.values():
+        for suffix, _ in tool.FLAVOURS.values():
+            for k in (1, 5):
+                path = template.format(k=k, data=suffix)
+                assert osp.exists(osp.join(REPO, path)), path
+
+
+def test_ablations_differ_from_mafsar_only_in_their_options():
+    base = tool.METHODS['mafsar_otam'][1]
+    for key in ('abl_none', 'abl_tpcm', 'abl_fgma', 'abl_no_gta',
+                'abl_no_lma', 'abl_no_joint', 'abl_no_pos'):
+        _, template, options, _ = tool.METHODS[key]
+        assert template == base and options
+    none = set(tool.METHODS['abl_none'][2])
+    assert none == set(tool.METHODS['abl_tpcm'][2]) | set(
+        tool.METHODS['abl_fgma'][2])
+    assert 'model.head.neck=None' in none
 
 
 def test_commands_use_the_same_budget_and_dump_queries():
-    train = tool.train_command('cfg.py', 'wd', 120)
+    train = tool.train_command('cfg.py', 'wd', 120, ['a=1'])
     assert train[:3] == ['python', 'tools/train.py', 'cfg.py']
-    for opt in ('train_cfg.max_iters=120', 'train_cfg.val_begin=121',
+    for opt in ('train_cfg.max_iters=120', 'train_cfg.val_interval=120',
                 'param_scheduler.0.end=10', 'param_scheduler.1.T_max=120',
                 'param_scheduler.1.end=120',
-                'default_hooks.checkpoint.interval=120'):
+                'default_hooks.checkpoint.interval=120', 'a=1'):
         assert opt in train
-    test = tool.test_command('cfg.py', 'wd/iter_120.pth', 'wd', 300)
+    test = tool.test_command('cfg.py', 'wd/iter_120.pth', 'wd', 300, ['a=1'])
     assert test[:4] == ['python', 'tools/test.py', 'cfg.py', 'wd/iter_120.pth']
     assert '300' in test and osp.join('wd', 'metrics_300ep.json') in test
-    assert test[-1] == ('test_evaluator.query_dump_file=' +
-                        osp.join('wd', 'queries_300ep.json'))
+    assert ('test_evaluator.query_dump_file=' +
+            osp.join('wd', 'queries_300ep.json')) in test
+    assert test[-1] == 'a=1'
+    text = tool.test_command('cfg.py', 'wd/iter_120.pth', 'wd', 300,
+                             text_only=True)
+    assert text[-1] == 'model.head.predict_alpha=1.0'
+    assert osp.join('wd', 'metrics_300ep_text.json') in text
     # another number of test episodes writes other files
     assert osp.join('wd', 'metrics_2000ep.json') in tool.test_command(
         'cfg.py', 'wd/iter_120.pth', 'wd', 2000)
 
 
-def test_trained_run_is_reused_for_other_test_episodes(tmp_path):
+def test_trained_model_is_reused_for_other_test_episodes(tmp_path):
     ckpt = tmp_path / 'iter_10.pth'
     ckpt.write_bytes(b'0')
-    done = dict(
-        key='otam',
-        shots=1,
-        iters=10,
-        episodes=300,
-        train_minutes=2.0,
-        train_cmd=['python', 'tools/train.py', 'a.py'],
-        test_cmd=tool.test_command('a.py', str(ckpt), str(tmp_path), 300))
-    results = {('otam', 1, 10, 300): done}
-    found = tool.trained_run(results, 'otam', 1, 10)
-    assert found['checkpoint'] == str(ckpt)
-    assert tool.trained_run(results, 'otam', 5, 10) is None
-    assert tool.trained_run(results, 'otam', 1, 30) is None
+    done = dict(flavour='temporal', key='otam', shots=1, iters=10,
+                episodes=300, checkpoint=str(ckpt))
+    results = {tool.result_key(done): done}
+    assert tool.trained_checkpoint(results, 'temporal', 'otam', 1,
+                                   10) is done
+    assert tool.trained_checkpoint(results, 'spatial', 'otam', 1,
+                                   10) is None
+    assert tool.trained_checkpoint(results, 'temporal', 'otam', 5,
+                                   10) is None
+    assert tool.trained_checkpoint(results, 'temporal', 'otam', 1,
+                                   30) is None
     ckpt.unlink()  # the checkpoint is gone: train again
-    assert tool.trained_run(results, 'otam', 1, 10) is None
+    assert tool.trained_checkpoint(results, 'temporal', 'otam', 1,
+                                   10) is None
+
+
+def test_val_accuracy_is_the_last_logged(tmp_path):
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    (vis / 'scalars.json').write_text(
+        json.dumps({'loss': 1.0, 'step': 5}) + '\n' +
+        json.dumps({'fewshot/acc': 41.0, 'step': 5}) + '\n' +
+        json.dumps({'fewshot/acc': 47.5, 'step': 10}) + '\n')
+    assert tool.val_accuracy(str(tmp_path)) == 47.5
+    assert tool.val_accuracy(str(tmp_path / 'none')) != 47.5
 
 
 def _meta(tmp_path):
@@ -72,7 +103,7 @@ def _meta(tmp_path):
         ],
         pairs=[[0, 1], [2, 3]])
     (tmp_path / 'meta.json').write_text(json.dumps(meta))
-    return tool.load_pairs(str(tmp_path))
+    return report.load_pairs(str(tmp_path))
 
 
 def test_order_breakdown(tmp_path):
@@ -96,7 +127,7 @@ def test_order_breakdown(tmp_path):
             query_labels=[0, 1],
             pred_labels=[0, 0]),
     ]
-    out = tool.order_breakdown(episodes, partner)
+    out = report.order_breakdown(episodes, partner)
     # pair classes: episode 1: 2/3 correct, episode 2: 0/1
     assert out['pair']['mean'] == pytest.approx(100 / 3)
     assert out['pair']['episodes'] == 2 and out['pair']['queries'] == 4
@@ -112,7 +143,8 @@ def test_order_breakdown(tmp_path):
     assert out['order']['ci95'] == pytest.approx(100 * 1.96 * 0.5 / 2**0.5)
 
 
-def _otam_result(partner, iters=10, episodes=20, acc=100.0):
+def _otam_result(partner, flavour='temporal', iters=10, episodes=20,
+                 acc=100.0, text=None):
     """A finished OTAM result whose one episode is all correct."""
     done = [
         dict(
@@ -121,55 +153,48 @@ def _otam_result(partner, iters=10, episodes=20, acc=100.0):
             pred_labels=[0, 1])
     ]
     return dict(
-        key='otam',
-        label='OTAM',
-        shots=1,
-        iters=iters,
-        episodes=episodes,
-        threads=1,
-        invocation=tool.invocation(iters, episodes, [1], 1),
-        acc=acc,
-        ci95=0.0,
-        breakdown=tool.order_breakdown(done, partner),
-        train_minutes=1.5,
+        flavour=flavour, key='otam', label='OTAM', shots=1, iters=iters,
+        episodes=episodes, threads=1, val_acc=55.0, acc=acc, ci95=0.0,
+        breakdown=report.order_breakdown(done, partner),
+        text_only=text, train_minutes=1.5,
         train_cmd=['python', 'tools/train.py', 'a.py'],
         test_cmd=['python', 'tools/test.py', 'a.py', 'b.pth'])
 
 
-def test_table(tmp_path):
+def test_report_has_one_table_per_flavour_and_budget(tmp_path):
     partner = _meta(tmp_path)
-    args = tool.parse_args([
-        '--iters', '10', '--episodes', '20', '--shots', '1', '--methods',
-        'otam', 'protonet', '--out',
-        str(tmp_path / 'table.md')
-    ])
-    result = _otam_result(partner)
-    # another budget of the same method is its own row
-    other = _otam_result(partner, iters=30, acc=50.0)
-    tool.write_table([other, result], args)
-    text = (tmp_path / 'table.md').read_text()
-    row = ('| 10 it, 20 test ep. | OTAM | 1 | 100.00 +/- 0.00 | '
-           '100.00 +/- 0.00 | 100.00 +/- 0.00 (n=2) | 0.0 | '
-           '100.00 +/- 0.00 | 1.5 min |')
-    assert row in text
-    assert text.index(row) < text.index('| 30 it, 20 test ep. | OTAM | 1 '
-                                        '| 50.00 +/- 0.00 |')
-    assert ('nice -n 10 python tools/analysis/compare_methods.py --iters 10 '
-            '--episodes 20 --shots 1 --threads 1') in text
-    assert 'OMP_NUM_THREADS=1 python tools/train.py a.py' in text
-    assert ('Not finished yet (10 it): ProtoNet (CLIP visual, full FT) '
-            '(1-shot)') in text
+    out = str(tmp_path / 'table.md')
+    text_only = dict(acc=30.0, ci95=2.0, cmd=['python', 'tools/test.py',
+                                              'a.py', 'b.pth', 'text'])
+    rows = [
+        _otam_result(partner, 'spatial', acc=90.0, text=text_only),
+        _otam_result(partner),
+        _otam_result(partner, iters=30, acc=50.0),
+    ]
+    report.write_report(rows, out, list(tool.METHODS),
+                        {'spatial': 'd/s', 'temporal': 'd/t'},
+                        findings='## What it shows\n\nsomething')
+    text = open(out).read()
+    heads = ['## Spatial flavour (d/s): 10 training episodes, 20 test',
+             '## Temporal flavour (d/t): 10 training episodes, 20 test',
+             '## Temporal flavour (d/t): 30 training episodes, 20 test',
+             '## What it shows', '## Commands']
+    positions = [text.index(h) for h in heads]
+    assert positions == sorted(positions)
+    assert ('| OTAM | 1 | 55.0 | 90.0 +/- 0.0 | 30.0 +/- 2.0 | '
+            '100.0 +/- 0.0 (n=2) | 100.0 +/- 0.0 | 1.5 min |') in text
+    assert ('| OTAM | 1 | 55.0 | 50.0 +/- 0.0 | - | 100.0 +/- 0.0 (n=2) | '
+            '100.0 +/- 0.0 | 1.5 min |') in text
+    assert 'OMP_NUM_THREADS=1 python tools/test.py a.py b.pth text' in text
 
 
-def test_table_keeps_the_largest_test_of_a_model(tmp_path):
+def test_report_keeps_the_largest_test_of_a_model(tmp_path):
     partner = _meta(tmp_path)
-    args = tool.parse_args([
-        '--iters', '10', '--shots', '1', '--methods', 'otam', '--out',
-        str(tmp_path / 'table.md')
-    ])
+    out = str(tmp_path / 'table.md')
     small = _otam_result(partner, episodes=300, acc=60.0)
     large = _otam_result(partner, episodes=2000, acc=61.0)
-    tool.write_table([large, small], args)
-    text = (tmp_path / 'table.md').read_text()
-    assert '| 10 it, 2000 test ep. | OTAM | 1 | 61.00' in text
-    assert '| 10 it, 300 test ep. |' not in text
+    report.write_report([large, small], out, ['otam'],
+                        {'temporal': 'd/t'})
+    text = open(out).read()
+    assert '| OTAM | 1 | 55.0 | 61.0 +/- 0.0 |' in text
+    assert '300 test episodes' not in text and '60.0 +/- 0.0' not in text

@@ -1,12 +1,18 @@
-"""Generate the synthetic temporal few-shot dataset.
+"""Generate a synthetic few-shot video dataset, in one of two flavours.
 
-Example::
+Examples::
 
     python tools/data/make_synthetic.py --out data/synthetic
+    python tools/data/make_synthetic.py --flavour temporal \
+        --out data/synthetic_temporal
 
-Classes are shapes of a colour doing a motion ("moving a red circle from
-left to right", "a blue square shrinking", ...); most come in pairs that
-differ only in the direction of time. Splits are disjoint by class. If a
+``spatial`` (default, like Kinetics/UCF101/HMDB51): classes are shapes of a
+colour doing a motion ("moving a red circle from left to right", "a blue
+square shrinking", ...). ``temporal`` (like SSv2): shape, colour, size,
+background, speed and position are drawn independently for every video and
+only the motion names the class ("moving something from left to right",
+"covering something", ...). In both, most classes come in pairs that differ
+only in the direction of time, and splits are disjoint by class. If a
 complete dataset already exists in ``--out`` nothing is done (``--force``
 regenerates it), so scripts can call this every time.
 """
@@ -16,20 +22,28 @@ import os.path as osp
 import sys
 import time
 
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
+                           TextColumn, TimeRemainingColumn)
+
 
 def load_synthetic():
-    """The generator module, imported without importing the package.
+    """The generator package, imported without importing ``mafsar_mm``.
 
-    Loading the file directly keeps the check for an existing dataset fast
+    Loading it by path keeps the check for an existing dataset fast
     (``import mafsar_mm`` imports torch and MMAction2). Falls back to the
-    installed package when the file is not next to this script.
+    installed package when the files are not next to this script.
     """
     repo = osp.join(osp.dirname(osp.realpath(__file__)), '..', '..')
-    path = osp.join(repo, 'mafsar_mm', 'datasets', 'synthetic.py')
+    path = osp.join(repo, 'mafsar_mm', 'datasets', 'synthetic',
+                    '__init__.py')
     if osp.isfile(path):
+        name = '_mafsar_mm_synthetic'
+        if name in sys.modules:
+            return sys.modules[name]
         spec = importlib.util.spec_from_file_location(
-            '_mafsar_mm_synthetic', path)
+            name, path, submodule_search_locations=[osp.dirname(path)])
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
         spec.loader.exec_module(module)
         return module
     from mafsar_mm.datasets import synthetic
@@ -41,8 +55,15 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Generate the synthetic temporal few-shot dataset '
         '(classes.txt, train/val/test.txt, videos/, meta.json).')
-    parser.add_argument('--out', default='data/synthetic',
-                        help='output directory (default: data/synthetic)')
+    parser.add_argument('--flavour', default='spatial',
+                        choices=('spatial', 'temporal'),
+                        help='spatial: appearance and motion name a class; '
+                        'temporal: only the motion does, SSv2-like '
+                        '(default: spatial)')
+    parser.add_argument('--out', default=None,
+                        help='output directory (default: data/synthetic '
+                        'for spatial, data/synthetic_temporal for '
+                        'temporal)')
     parser.add_argument('--videos-per-class', type=int, default=20,
                         help='videos per class (default: 20)')
     parser.add_argument('--frames', type=int, default=16,
@@ -64,9 +85,12 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the command line tool."""
     args = parse_args(argv)
+    if args.out is None:
+        args.out = ('data/synthetic' if args.flavour == 'spatial' else
+                    'data/synthetic_temporal')
     synthetic = load_synthetic()
     if args.list_classes:
-        print(synthetic.summarize_classes())
+        print(synthetic.summarize_classes(flavour=args.flavour))
         return 0
     try:
         synthetic.check_settings(args.videos_per_class, args.frames,
@@ -78,24 +102,33 @@ def main(argv=None):
         print(f'{args.out} already holds a complete synthetic dataset; '
               'skipping (use --force to regenerate).')
         if not synthetic.dataset_matches(args.out, args.videos_per_class,
-                                         args.frames, args.size, args.seed):
+                                         args.frames, args.size, args.seed,
+                                         args.flavour):
             meta = synthetic.load_meta(args.out)
             print('note: it was generated with different settings '
-                  f"(videos_per_class={meta['videos_per_class']}, "
+                  f"(flavour={meta.get('flavour', 'spatial')}, "
+                  f"videos_per_class={meta['videos_per_class']}, "
                   f"frames={meta['num_frames']}, size={meta['size']}, "
                   f"seed={meta['seed']}).")
         return 0
     # Clear what a forced or interrupted earlier run left behind.
     synthetic.remove_dataset(args.out)
     start = time.time()
-    summary = synthetic.make_synthetic_dataset(
-        args.out,
-        videos_per_class=args.videos_per_class,
-        num_frames=args.frames,
-        size=args.size,
-        seed=args.seed,
-        workers=args.workers)
-    print(f"wrote {summary['num_videos']} videos of "
+    total = args.videos_per_class * len(
+        synthetic.get_class_specs(args.flavour))
+    with Progress(TextColumn('rendering'), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task('videos', total=total)
+        summary = synthetic.make_synthetic_dataset(
+            args.out,
+            videos_per_class=args.videos_per_class,
+            num_frames=args.frames,
+            size=args.size,
+            seed=args.seed,
+            workers=args.workers,
+            flavour=args.flavour,
+            progress=lambda n: bar.advance(task, n))
+    print(f"wrote {summary['num_videos']} {args.flavour} videos of "
           f"{summary['num_classes']} classes to {args.out} in "
           f'{time.time() - start:.1f} s')
     for split in ('train', 'val', 'test'):

@@ -1,5 +1,8 @@
-# A tiny randomly initialised CLIP with the same architecture as the real
-# ones (open_clip.CLIP): used by the quickstart and the tests, no download.
+# The tiny CLIP of the synthetic configs: the open_clip.CLIP architecture
+# (ViT visual tower, 4 blocks, width 128, 64x64 input, 8x8 patches; 2-block
+# text tower) with weights pretrained here on captioned synthetic still
+# frames by tools/pretrain_tiny_clip.py (tools/quickstart.sh makes the file
+# once). Tests build it with pretrained=None (random weights).
 clip_tiny = dict(
     model_cfg=dict(
         embed_dim=128,
@@ -7,5 +10,6 @@ clip_tiny = dict(
             image_size=64, layers=4, width=128, patch_size=8,
             head_width=32),
         text_cfg=dict(
-            context_length=77, vocab_size=49408, width=128, heads=4,
-            layers=2)))
+            context_length=32, vocab_size=49408, width=128, heads=4,
+            layers=2)),
+    pretrained='data/pretrained/clip_tiny.pt')

@@ -11,7 +11,12 @@ model = dict(
         adapter_ratio=0.25,
         joint_scale=0.5,
         share_lma_lsta=True,
-        text_fc='per_layer'),
+        text_fc='per_layer',
+        # GTA attends over the T class tokens, which is blind to frame order
+        # without a position signal; a zero-initialised learnable temporal
+        # embedding as in AIM (vit_clip.py L123, L207-210) makes it
+        # order-aware (docs/method.md, "Temporal position")
+        temporal_pos_embed=True),
     text_encoder=dict(
         type='CLIPTextEncoder', clip=clip, template='a photo of {}'),
     text_to_backbone=True,

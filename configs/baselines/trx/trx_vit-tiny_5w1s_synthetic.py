@@ -10,7 +10,10 @@ _base_ = [
 ]
 
 # _delete_ drops the ViT-B/32 model_name/pretrained of the base model
-clip = dict(_delete_=True, model_cfg={{_base_.clip_tiny.model_cfg}})
+clip = dict(
+    _delete_=True,
+    model_cfg={{_base_.clip_tiny.model_cfg}},
+    pretrained={{_base_.clip_tiny.pretrained}})
 model = dict(
     backbone=dict(clip=clip),
     head=dict(matcher=dict(in_channels=128, seq_len=8)))
