@@ -101,6 +101,10 @@ def small_config(data_root: str, config: str = QUICKSTART_CONFIG,
         loader.num_workers = 0
         loader.persistent_workers = False
     cfg.train_dataloader.dataset.n_query = 1
+    # random CLIP weights: tests do not need tools/pretrain_tiny_clip.py
+    for part in ('backbone', 'text_encoder'):
+        if 'clip' in cfg.model.get(part, {}):
+            cfg.model[part].clip.pretrained = None
     cfg.val_dataloader.dataset.num_episodes = 6
     cfg.test_dataloader.dataset.num_episodes = 6
     if work_dir is not None:

@@ -1,6 +1,7 @@
 """Every config parses; the synthetic ones build and run; swapping the
 matcher is the only difference between MA-FSAR's (and the baselines')
 matcher variants."""
+import copy
 import glob
 import os.path as osp
 import re
@@ -30,7 +31,9 @@ DATA_ROOTS = {
     'ucf101': 'data/ucf101',
     'hmdb51': 'data/hmdb51',
     'synthetic': 'data/synthetic',
+    'synthetic-temporal': 'data/synthetic_temporal',
 }
+PRETRAINED_TINY_CLIP = 'data/pretrained/clip_tiny.pt'
 _CACHE = {}
 
 
@@ -130,9 +133,24 @@ def fake_episode(n: int = 3, k: int = 1, q: int = 1, size: int = 64):
 
 
 @pytest.mark.parametrize('path', SYNTHETIC, ids=rel)
+def test_synthetic_config_uses_the_pretrained_tiny_clip(path):
+    """Frozen for MA-FSAR, fully fine-tuned for the baselines, as in the
+    papers; the text encoder reads the same pretrained weights."""
+    model = load(path).model
+    assert model.backbone.clip.pretrained == PRETRAINED_TINY_CLIP
+    if model.get('text_encoder') is not None:
+        assert model.text_encoder.clip.pretrained == PRETRAINED_TINY_CLIP
+    frozen = model.backbone.get('frozen', True)
+    assert frozen == (model.backbone.type == 'CLIPViTFgMA')
+
+
+@pytest.mark.parametrize('path', SYNTHETIC, ids=rel)
 def test_synthetic_config_builds_and_runs(path):
-    cfg = load(path)
+    cfg = Config(copy.deepcopy(load(path).to_dict()))
     torch.manual_seed(0)
+    for part in ('backbone', 'text_encoder'):  # random weights here
+        if cfg.model.get(part) is not None:
+            cfg.model[part].clip.pretrained = None
     model = MODELS.build(cfg.model)
     inputs, samples = fake_episode(size=cfg.get('input_size', 64))
     model.eval()
@@ -176,6 +194,8 @@ def test_one_real_config_builds_without_pretrained_weights():
 
 MATCHER_VARIANTS = [
     ('mafsar/mafsar_vit-tiny_5w{k}s_synthetic.py', ('bimhm', 'trx', 'proto')),
+    ('mafsar/mafsar_vit-tiny_5w{k}s_synthetic-temporal.py',
+     ('bimhm', 'trx', 'proto')),
     ('mafsar/mafsar_vit-b32_5w{k}s_ssv2-small.py', ('bimhm', 'trx', 'proto')),
 ]
 
@@ -195,6 +215,7 @@ def test_mafsar_matcher_variants_differ_only_in_the_matcher(
 
 @pytest.mark.parametrize('setting', [
     'vit-tiny_5w1s_synthetic', 'vit-tiny_5w5s_synthetic',
+    'vit-tiny_5w1s_synthetic-temporal',
     'vit-b32_5w1s_ssv2-small', 'vit-b32_5w5s_kinetics100'
 ])
 def test_unimodal_baselines_differ_only_in_the_matcher(setting):
@@ -207,3 +228,21 @@ def test_unimodal_baselines_differ_only_in_the_matcher(setting):
         keys = differing_keys(path('otam'), path(method))
         assert keys and all(k.startswith('model.head.matcher.')
                             for k in keys), sorted(keys)
+
+
+TEMPORAL = [p for p in SYNTHETIC if 'synthetic-temporal' in p]
+
+
+@pytest.mark.parametrize('path', TEMPORAL, ids=rel)
+def test_temporal_flavour_differs_only_in_the_data_root(path):
+    spatial = path.replace('synthetic-temporal', 'synthetic')
+    keys = differing_keys(spatial, path) - {'_data.dataset.data_root'}
+    assert keys == {f'{split}_dataloader.dataset.data_root'
+                    for split in ('train', 'val', 'test')}
+
+
+def test_every_synthetic_config_has_a_temporal_version():
+    spatial = [p for p in SYNTHETIC if p not in TEMPORAL]
+    assert len(spatial) == len(TEMPORAL) >= 18
+    for path in spatial:
+        assert path.replace('synthetic', 'synthetic-temporal') in TEMPORAL
