@@ -233,3 +233,107 @@ def test_cli_skips_complete_dataset(tmp_path, capsys):
     assert cli.main(args) == 0
     assert 'wrote' in capsys.readouterr().out
     assert cli.main(args[:-4] + ['--size', '33']) == 2
+
+
+# ------------------------------------------------------- temporal flavour
+
+
+def test_temporal_flavour_names_only_the_motion():
+    specs = synthetic.get_class_specs('temporal')
+    spatial = synthetic.get_class_specs('spatial')
+    assert [s['split'] for s in specs] == [s['split'] for s in spatial]
+    names = [s['name'] for s in specs]
+    assert len(set(names)) == len(names) == 40
+    words = set(synthetic.COLOURS) | set(synthetic.SHAPES)
+    for name in names:
+        assert not words & set(name.split()), name
+    # motions are disjoint across splits (a motion is a class here)
+    motions = {split: {s['motion'] for s in specs if s['split'] == split}
+               for split in synthetic.SPLITS}
+    assert not motions['train'] & (motions['val'] | motions['test'])
+    assert not motions['val'] & motions['test']
+    pairs = synthetic.get_temporal_pairs(specs)
+    assert sum(specs[a]['split'] == 'test' for a, _ in pairs) == 4
+    with pytest.raises(ValueError, match='spatial'):
+        synthetic.get_class_specs('colourful')
+
+
+def test_temporal_reverse_is_time_reversal():
+    specs = synthetic.get_class_specs('temporal')
+    for fwd, rev in synthetic.get_temporal_pairs(specs):
+        a = synthetic.render_frames(specs[fwd], synthetic.video_rng(0, 0, 1),
+                                    8, 32)
+        b = synthetic.render_frames(specs[rev], synthetic.video_rng(0, 0, 1),
+                                    8, 32)
+        np.testing.assert_array_equal(a[::-1], b)
+
+
+def _object_colour(frames):
+    """Median BGR of the most saturated pixels of the first frame."""
+    frame = frames[0].astype(int)
+    sat = frame.max(-1) - frame.min(-1)
+    return np.median(frame[sat >= np.percentile(sat, 97)], axis=0)
+
+
+def test_temporal_appearance_is_drawn_per_video():
+    """The same class looks different from video to video, and two
+    classes draw their looks from the same distribution (same generator,
+    same looks)."""
+    specs = synthetic.get_class_specs('temporal')
+    left = specs[0]  # moving something from left to right
+    colours = [_object_colour(synthetic.render_frames(
+        left, synthetic.video_rng(0, 0, i), 4, 64)) for i in range(8)]
+    spread = np.ptp(np.stack(colours), axis=0).max()
+    assert spread > 100
+    # same generator state -> same appearance for another motion
+    other = next(s for s in specs if s['motion'] == 'vertical')
+    a = synthetic.render_frames(left, synthetic.video_rng(0, 0, 3), 4, 64)
+    b = synthetic.render_frames(other, synthetic.video_rng(0, 0, 3), 4, 64)
+    np.testing.assert_allclose(_object_colour(a), _object_colour(b),
+                               atol=25)
+
+
+def test_temporal_dataset_written_with_its_flavour(tmp_path):
+    summary = synthetic.make_synthetic_dataset(
+        str(tmp_path), videos_per_class=1, num_frames=4, size=32,
+        workers=2, flavour='temporal')
+    assert summary['flavour'] == 'temporal'
+    assert _meta(tmp_path)['flavour'] == 'temporal'
+    assert synthetic.dataset_matches(str(tmp_path), 1, 4, 32, 0, 'temporal')
+    assert not synthetic.dataset_matches(str(tmp_path), 1, 4, 32, 0,
+                                         'spatial')
+    with open(osp.join(tmp_path, 'classes.txt')) as f:
+        assert 'moving something from left to right\n' in f.read()
+
+
+# ------------------------------------------------------------------ stills
+
+
+def test_stills_are_deterministic_and_captioned():
+    from mafsar_mm.datasets.synthetic.stills import render_stills
+    a, caps = render_stills(60, seed=3, size=72)
+    b, caps_b = render_stills(60, seed=3, size=72)
+    np.testing.assert_array_equal(a, b)
+    assert caps == caps_b and a.shape == (60, 72, 72, 3)
+    c, _ = render_stills(5, seed=4, size=72)
+    assert not np.array_equal(a[:5], c)
+    vocab = set(synthetic.COLOURS) | {'a', 'an', 'of', 'photo'}
+    assert all(vocab & set(cap.split()) for cap in caps)
+    assert not any(m in cap for cap in caps
+                   for m in ('moving', 'growing', 'rotating'))
+
+
+def test_still_caption_names_the_colour_it_shows():
+    from mafsar_mm.datasets.synthetic.stills import render_still
+    checked = 0
+    for i in range(80):
+        image, caption = render_still(np.random.default_rng(i), 72)
+        words = caption.split()
+        if 'faint' in words or 'dark' in words:
+            continue
+        for colour in set(synthetic.COLOURS) & set(words):
+            ref = np.array(synthetic.COLOURS[colour], float)
+            dist = np.abs(image.astype(float) - ref).max(-1)
+            assert (dist < 45).sum() > 15, caption
+            checked += 1
+    assert checked > 40

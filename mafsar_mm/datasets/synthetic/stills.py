@@ -107,6 +107,8 @@ def render_still(rng: np.random.Generator,
             _draw_object(rng, size, taken, s, c, rng.random() < 0.4)
             for s, c in zip(shapes, colours)
         ]
+        for obj in objs:  # the caption names no per-object modifiers
+            obj.update(alpha=1.0, shade=1.0, stretch=1.0, modifier=None)
         a, b = (object_phrase(o['shape'], o['colour']) for o in objs)
         dx, dy = objs[1]['x'] - objs[0]['x'], objs[1]['y'] - objs[0]['y']
         if rng.random() < 0.5 and max(abs(dx), abs(dy)) > 0.2 * size:
@@ -124,7 +126,7 @@ def render_still(rng: np.random.Generator,
             _draw_object(rng, size, taken, shape, colour, False)
             for _ in range(count)
         ]
-        for obj in objs:  # no per-object modifiers for groups
+        for obj in objs:  # the caption names no per-object modifiers
             obj.update(alpha=1.0, shade=1.0, stretch=1.0, modifier=None)
         caption = f'{_NUMBERS[count]} {colour} {_PLURALS[shape]}'
     mask = np.zeros((size, size), np.uint8)
