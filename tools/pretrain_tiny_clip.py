@@ -59,18 +59,18 @@ def parse_args(argv=None):
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='config with clip_tiny.model_cfg (default: '
                         'configs/_base_/models/clip_tiny.py)')
-    parser.add_argument('--steps', type=int, default=1200,
-                        help='optimisation steps (default: 1200)')
-    parser.add_argument('--batch-size', type=int, default=128,
-                        help='image-caption pairs per step (default: 128)')
-    parser.add_argument('--num-images', type=int, default=12000,
-                        help='training stills (default: 12000)')
+    parser.add_argument('--steps', type=int, default=600,
+                        help='optimisation steps (default: 600)')
+    parser.add_argument('--batch-size', type=int, default=64,
+                        help='image-caption pairs per step (default: 64)')
+    parser.add_argument('--num-images', type=int, default=8000,
+                        help='training stills (default: 8000)')
     parser.add_argument('--lr', type=float, default=1e-3,
                         help='peak AdamW learning rate (default: 1e-3)')
     parser.add_argument('--weight-decay', type=float, default=0.1,
                         help='AdamW weight decay (default: 0.1)')
-    parser.add_argument('--warmup', type=int, default=100,
-                        help='linear warm-up steps (default: 100)')
+    parser.add_argument('--warmup', type=int, default=50,
+                        help='linear warm-up steps (default: 50)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of stills and training (default: 0)')
     parser.add_argument('--log-interval', type=int, default=100,

@@ -53,6 +53,13 @@ METHODS = {
     'protonet': ('ProtoNet (full FT)',
                  'configs/baselines/protonet/protonet_vit-tiny_5w{k}s_'
                  '{data}.py', (), False),
+    # the one hyper-parameter compared on val: a 10x lower learning rate
+    # for the pretrained visual tower when it is fine-tuned
+    'protonet_lr01': ('ProtoNet (full FT, visual tower LR x0.1)',
+                      'configs/baselines/protonet/protonet_vit-tiny_5w{k}s_'
+                      '{data}.py',
+                      ('optim_wrapper.paramwise_cfg.custom_keys.backbone.'
+                       'lr_mult=0.1', ), False),
     'otam': ('OTAM (full FT)',
              'configs/baselines/otam/otam_vit-tiny_5w{k}s_{data}.py', (),
              False),
@@ -78,8 +85,8 @@ METHODS = {
     # paper Table 3 (frozen CLIP + OTAM; + TPCM; + FgMA; both = MA-FSAR)
     'abl_none': ('ablation: frozen CLIP + OTAM (no FgMA, no TPCM)', _MAFSAR,
                  _NO_FGMA + _NO_TPCM, True),
-    'abl_tpcm': ('ablation: + TPCM only', _MAFSAR, _NO_FGMA, True),
-    'abl_fgma': ('ablation: + FgMA only', _MAFSAR, _NO_TPCM, True),
+    'abl_tpcm': ('ablation: + TPCM only', _MAFSAR, _NO_FGMA, False),
+    'abl_fgma': ('ablation: + FgMA only', _MAFSAR, _NO_TPCM, False),
     # each FgMA part turned off in turn
     'abl_no_gta': ('ablation: MA-FSAR without GTA', _MAFSAR,
                    ('model.backbone.with_gta=False',
@@ -115,6 +122,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--threads', type=int, default=1,
                         help='OMP_NUM_THREADS of the runs (0 leaves the '
                         'environment alone)')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='extra key=value options of every train and '
+                        'test command')
     parser.add_argument('--force', action='store_true',
                         help='repeat finished runs')
     parser.add_argument('--table-only', action='store_true',
@@ -237,6 +247,7 @@ def run_one(args, key: str, shots: int, results: Dict[tuple, dict],
             partner: Dict[str, str]) -> dict:
     """Train (or reuse) and test one row."""
     label, template, options, with_text = METHODS[key]
+    options = tuple(options) + tuple(args.cfg_options)
     suffix, _ = FLAVOURS[args.flavour]
     config = template.format(k=shots, data=suffix)
     stamp = time.strftime('%H:%M:%S')
