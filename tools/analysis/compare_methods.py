@@ -20,6 +20,7 @@ changes, so an interrupted comparison resumes where it stopped. The page
 is rewritten after every run from the results of every flavour.
 """
 import argparse
+import fcntl
 import glob
 import json
 import os
@@ -304,16 +305,20 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             findings = f.read()
 
     def save() -> None:
-        mine = [r for r in results.values() if r['flavour'] == args.flavour]
-        path = osp.join(args.work_dir, args.flavour, 'results.json')
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        with open(path + '.tmp', 'w') as f:
-            json.dump(mine, f, indent=1)
-        os.replace(path + '.tmp', path)
-        merged = load_results(args.work_dir)  # other flavours' latest
-        merged.update(results)
-        write_report(list(merged.values()), args.out, list(METHODS),
-                     {k: v[1] for k, v in FLAVOURS.items()}, findings)
+        # several processes may run rows of one flavour: merge under a lock
+        os.makedirs(osp.join(args.work_dir, args.flavour), exist_ok=True)
+        with open(osp.join(args.work_dir, '.lock'), 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            merged = load_results(args.work_dir)
+            merged.update(results)
+            mine = [r for r in merged.values()
+                    if r['flavour'] == args.flavour]
+            path = osp.join(args.work_dir, args.flavour, 'results.json')
+            with open(path + '.tmp', 'w') as f:
+                json.dump(mine, f, indent=1)
+            os.replace(path + '.tmp', path)
+            write_report(list(merged.values()), args.out, list(METHODS),
+                         {k: v[1] for k, v in FLAVOURS.items()}, findings)
 
     if not args.table_only:
         for shots in args.shots:
