@@ -1,8 +1,17 @@
 # Shared episode loaders for the real benchmarks (SPEC.md 1 and 3): 8
-# frames by segment sampling (random offset per segment in training,
-# segment centre in testing), 224x224 crops from short side 256, CLIP
-# normalisation in the data preprocessor. Leaves set data_root and the
-# shots. Prepare the files with tools/data/prepare_fewshot.py.
+# frames by segment sampling (random frame per segment in training,
+# segment centre in testing), CLIP normalisation in the data
+# preprocessor. Frames as CLIP-FSAR's loader makes them
+# (github.com/alibaba-mmai-research/CLIP-FSAR @ 30cf0a8,
+# datasets/utils/transformations.py L718-737, L676-716 with the yaml's
+# TRAIN_JITTER_SCALES [256, 256], TRAIN_CROP_SIZE / TEST_CROP_SIZE 224,
+# TEST_SCALE 256, TEST_CENTER_CROP true): every frame resized to 256 x 256
+# (aspect ratio not kept), a random 224 crop in training, the centre crop
+# in testing; no flip, colour jitter or random erasing (COLOR_AUG false,
+# NO_RANDOM_ERASE true, no RANDOM_FLIP; datasets/base/ssv2_few_shot.py
+# L540-611). docs/recipes.md lists the remaining difference (frame
+# sampling). Leaves set data_root and the shots. Prepare the files with
+# tools/data/prepare_fewshot.py.
 dataset_type = 'FewShotVideoDataset'
 data_root = 'data/ssv2_full'
 clip_len = 8
@@ -11,9 +20,8 @@ train_pipeline = [
     dict(type='DecordInit'),
     dict(type='UniformSample', clip_len=clip_len, num_clips=1),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='RandomResizedCrop'),
-    dict(type='Resize', scale=(224, 224), keep_ratio=False),
+    dict(type='Resize', scale=(256, 256), keep_ratio=False),
+    dict(type='RandomCrop', size=224),
     dict(type='FormatShape', input_format='NCTHW'),
 ]
 test_pipeline = [
@@ -21,7 +29,7 @@ test_pipeline = [
     dict(type='UniformSample', clip_len=clip_len, num_clips=1,
          test_mode=True),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
+    dict(type='Resize', scale=(256, 256), keep_ratio=False),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
 ]
