@@ -92,8 +92,7 @@ def main() -> None:
         print(format_parameter_table(count_parameters(model, args.depth)))
         backbone = getattr(model, 'backbone', None)
         if type(backbone).__name__ == 'CLIPViTFgMA':
-            from mafsar_mm.utils.param_count import (format_table4,
-                                                     table4_split)
+            from mafsar_mm.utils.param_count import format_table4, table4_split
             neck = getattr(getattr(model, 'head', None), 'neck', None)
             print()
             print('Tunable parameters in the rows of MA-FSAR Table 4 '

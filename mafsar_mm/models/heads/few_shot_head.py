@@ -150,10 +150,11 @@ class FewShotHead(BaseModule):
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        for name, value, allowed in (
-            ('shot_merge', shot_merge, SHOT_MERGES),
-            ('text_classes', text_classes, TEXT_CLASS_SETS),
-            ('text_loss_average', text_loss_average, TEXT_LOSS_AVERAGES)):
+        options = (('shot_merge', shot_merge, SHOT_MERGES),
+                   ('text_classes', text_classes, TEXT_CLASS_SETS),
+                   ('text_loss_average', text_loss_average,
+                    TEXT_LOSS_AVERAGES))
+        for name, value, allowed in options:
             if value not in allowed:
                 raise ValueError(f'{name} must be one of {allowed}, got '
                                  f'{value!r}')

@@ -1,8 +1,8 @@
 """The few-shot recognizer: text, backbone and head over episodes."""
 from typing import Dict, List, Optional, Sequence, Union
 
-from mmaction.registry import MODELS
 import torch
+from mmaction.registry import MODELS
 from mmengine.model import BaseModel
 from torch import Tensor
 

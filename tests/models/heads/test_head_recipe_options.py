@@ -34,9 +34,8 @@ def episode(n=3, k=5, q=4, t=4, d=16, seed=0):
 
 def test_merge_shots_is_the_official_class_mean():
     support, labels, _, _ = episode()
-    assert torch.allclose(
-        merge_shots(support, labels, 3), official_class_mean(support,
-                                                              labels))
+    expected = official_class_mean(support, labels)
+    assert torch.allclose(merge_shots(support, labels, 3), expected)
 
 
 def test_shot_merge_modes():
@@ -137,8 +136,8 @@ def test_branch_average_and_episode_classes():
         text_logit_scale=1.0, text_loss_average='video')
     losses = video.loss(support, labels, query, query_labels, text)
     expected = F.cross_entropy(
-        torch.cat([out['s2t'], out['q2t']]), torch.cat([labels,
-                                                         query_labels]))
+        torch.cat([out['s2t'], out['q2t']]),
+        torch.cat([labels, query_labels]))
     assert torch.allclose(losses['loss_text'], 0.5 * expected)
 
 
