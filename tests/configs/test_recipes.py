@@ -281,20 +281,26 @@ def test_frames_and_augmentation():
     TRAIN_CROP_SIZE 224 (transformations.py L718-737): resize to 256 x 256,
     random 224 crop; test: TEST_SCALE 256, centre crop 224 (L676-716); no
     flip / colour / erasing (ssv2_few_shot.py L540-611 with COLOR_AUG
-    false, NO_RANDOM_ERASE true)."""
-    cfg = load('_base_/datasets/fewshot_video_224.py')
-    train = [t.type for t in cfg.train_pipeline]
-    assert train == [
-        'DecordInit', 'UniformSample', 'DecordDecode', 'Resize',
-        'RandomCrop', 'FormatShape'
-    ]
-    assert cfg.train_pipeline[3].scale == (256, 256)
-    assert cfg.train_pipeline[3].keep_ratio is False
-    assert cfg.train_pipeline[4].size == 224
-    assert cfg.train_pipeline[1].clip_len == 8  # NUM_INPUT_FRAMES L43
-    test = cfg.test_pipeline
-    assert test[3].scale == (256, 256) and test[3].keep_ratio is False
-    assert test[4].type == 'CenterCrop' and test[4].crop_size == 224
+    false, NO_RANDOM_ERASE true). 8 frames (NUM_INPUT_FRAMES, ssv2_small
+    yaml L43) drawn with SAMPLING_RATE 50 (L44; K100 yaml L46: 35,
+    TARGET_FPS 12 L57), base_dataset.py L505-528."""
+    for name, rate in (('ssv2-small', 50), ('ssv2-full', 50),
+                       ('ucf101', 50), ('hmdb51', 50), ('kinetics100', 35)):
+        cfg = load(f'_base_/datasets/{name}.py')
+        train = cfg.train_dataloader.dataset.pipeline
+        test = cfg.test_dataloader.dataset.pipeline
+        assert [t.type for t in train] == [
+            'DecordInit', 'CLIPFSARSampleFrames', 'DecordDecode', 'Resize',
+            'RandomCrop', 'FormatShape'
+        ]
+        assert train[1].clip_len == 8 and train[1].sampling_rate == rate
+        assert not train[1].get('test_mode', False)
+        assert train[1].get('target_fps', 12) == 12
+        assert train[3].scale == (256, 256) and train[3].keep_ratio is False
+        assert train[4].size == 224
+        assert test[1].sampling_rate == rate and test[1].test_mode
+        assert test[3].scale == (256, 256) and test[3].keep_ratio is False
+        assert test[4].type == 'CenterCrop' and test[4].crop_size == 224
 
 
 @pytest.mark.parametrize('setting', ['5w1s_ssv2-small', '5w5s_kinetics100'])
