@@ -65,7 +65,11 @@ class FewShotHead(BaseModule):
         L = alpha * (L_S2T + L_Q2T) / 2 + (1 - alpha) * L_Q2S
         p = alpha * p_Q2T + (1 - alpha) * p_Q2S
 
-    (``predict_alpha`` replaces ``alpha`` in the prediction when given).
+    (``predict_alpha`` replaces ``alpha`` in the prediction when given;
+    ``loss_weight`` scales L; ``text_loss_average='video'`` makes the text
+    term one mean over all videos and ``text_classes='split'`` runs it
+    over every training class; ``shot_merge`` says where the K shots of
+    a class are averaged).
     ``fusion='geometric'`` fuses as CLIP-FSAR does at inference (its
     ``TRAIN.COMBINE`` branch, ``TEXT_COFF`` = 0.9, in
     ``CNN_OTAM_CLIPFSAR.forward``, github.com/alibaba-mmai-research/
