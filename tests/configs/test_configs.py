@@ -233,7 +233,6 @@ def test_unimodal_baselines_differ_only_in_the_matcher(setting):
             for k in keys), sorted(keys)
 
 
-
 TEMPORAL = [p for p in SYNTHETIC if 'synthetic-temporal' in p]
 
 
