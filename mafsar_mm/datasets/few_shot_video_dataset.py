@@ -359,6 +359,9 @@ class FewShotVideoDataset(Dataset):
                 episode_id=int(episode_id),
                 class_names=[self.all_class_names[c]
                              for c in plan['labels']],
+                # all classes of this split: the text loss of CLIP-FSAR
+                # runs over every training class (text_classes='split')
+                split_class_names=list(self.metainfo['classes']),
                 video_ids=support_ids + query_ids,
                 n_way=self.n_way,
                 k_shot=self.k_shot,

@@ -20,7 +20,9 @@ class EpisodeDataSample(BaseDataElement):
     - ``pred_labels``: ``[N*Q]`` (after predict).
 
     Meta fields: ``class_names`` (N strings), ``video_ids`` (paths in stack
-    order), ``episode_id``, ``n_way``, ``k_shot``, ``n_query``.
+    order), ``episode_id``, ``n_way``, ``k_shot``, ``n_query`` and
+    ``split_class_names`` (every class of the episode's split, for a text
+    loss over all training classes).
     """
 
     @property

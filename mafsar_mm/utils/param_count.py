@@ -142,3 +142,65 @@ def format_budget(budget: Dict[str, int]) -> str:
         ref = f'   (paper: {paper[key]})' if key in paper else ''
         lines.append(f'{key:<20} {value:>12,d}  {value / 1e6:8.3f} M{ref}')
     return '\n'.join(lines)
+
+
+# MA-FSAR paper, Table 4 (ViT-B/32), tunable parameters in M.
+TABLE4_PAPER = dict(
+    temporal_adaptation=7.10,
+    multimodal_adaptation=4.79,
+    joint_adaptation=3.50,
+    tpcm=3.15,
+    total=18.54)
+
+
+def table4_split(backbone: nn.Module,
+                 neck: Optional[nn.Module] = None) -> Dict[str, int]:
+    """Tunable parameters of MA-FSAR in the rows of the paper's Table 4.
+
+    The rows are read as: temporal adaptation = GTA adapters, the LSTA
+    adapters when they are separate from LMA (``share_lma_lsta=False``)
+    and the temporal position embedding; multimodal adaptation = LMA
+    adapters (shared with LSTA by default) + Text FCs; joint adaptation =
+    joint adapters; TPCM = the prototype module.
+
+    Args:
+        backbone (nn.Module): A :class:`CLIPViTFgMA`.
+        neck (nn.Module, optional): The TPCM. Defaults to None (0).
+
+    Returns:
+        dict[str, int]: ``temporal_adaptation``,
+        ``multimodal_adaptation``, ``joint_adaptation``, ``tpcm`` and
+        ``total`` (their sum).
+    """
+
+    def tunable(*mods) -> int:
+        return sum(
+            _count(m)['tunable'] for m in mods if isinstance(m, nn.Module))
+
+    temporal = tunable(backbone.t_adapters, backbone.st_adapters)
+    if backbone.temporal_embedding is not None and \
+            backbone.temporal_embedding.requires_grad:
+        temporal += backbone.temporal_embedding.numel()
+    rows = dict(
+        temporal_adaptation=temporal,
+        multimodal_adaptation=tunable(backbone.m_adapters,
+                                      backbone.text_fcs, backbone.text_fc),
+        joint_adaptation=tunable(backbone.j_adapters),
+        tpcm=tunable(neck))
+    rows['total'] = sum(rows.values())
+    return rows
+
+
+def format_table4(rows: Dict[str, int], tolerance: float = 0.05) -> str:
+    """Render :func:`table4_split` next to the paper's Table 4 (M =
+    10^6), with the difference and whether it is within ``tolerance``
+    M."""
+    lines = [f'{"row":<22} {"ours":>12} {"ours (M)":>9} {"paper (M)":>9} '
+             f'{"diff (M)":>9}  within {tolerance} M']
+    for key, value in rows.items():
+        paper = TABLE4_PAPER[key]
+        diff = value / 1e6 - paper
+        ok = 'yes' if abs(diff) <= tolerance else 'NO'
+        lines.append(f'{key:<22} {value:>12,d} {value / 1e6:9.3f} '
+                     f'{paper:9.2f} {diff:+9.3f}  {ok}')
+    return '\n'.join(lines)

@@ -3,13 +3,16 @@
 Usage::
 
     python tools/analysis/count_params.py configs/mafsar_ssv2_5w1s.py
+    python tools/analysis/count_params.py \
+        configs/mafsar/mafsar_vit-b32_5w1s_ssv2-small_table4.py
     python tools/analysis/count_params.py CONFIG --depth 3
     python tools/analysis/count_params.py --budget [--model-name ViT-B-16]
 
 Every ``pretrained`` of a CLIP config (a dict with ``model_name`` or
 ``model_cfg``) is set to None and ``Pretrained`` init configs are dropped,
 so the architecture is built with random weights: counts are exact, nothing
-is downloaded.
+is downloaded. For an MA-FSAR model (``CLIPViTFgMA``) the tunable
+parameters are also printed in the rows of the paper's Table 4.
 """
 import argparse
 
@@ -87,6 +90,14 @@ def main() -> None:
         model = MODELS.build(model_cfg)
         print(f'Parameters of {args.config} (random init):')
         print(format_parameter_table(count_parameters(model, args.depth)))
+        backbone = getattr(model, 'backbone', None)
+        if type(backbone).__name__ == 'CLIPViTFgMA':
+            from mafsar_mm.utils.param_count import format_table4, table4_split
+            neck = getattr(getattr(model, 'head', None), 'neck', None)
+            print()
+            print('Tunable parameters in the rows of MA-FSAR Table 4 '
+                  '(ViT-B/32; docs/method.md):')
+            print(format_table4(table4_split(backbone, neck)))
     if args.budget:
         if args.config is not None:
             print()

@@ -1,27 +1,45 @@
-# Shared episode loaders for the real benchmarks (SPEC.md 1 and 3): 8
-# frames by segment sampling (random offset per segment in training,
-# segment centre in testing), 224x224 crops from short side 256, CLIP
-# normalisation in the data preprocessor. Leaves set data_root and the
-# shots. Prepare the files with tools/data/prepare_fewshot.py.
+# Shared episode loaders for the real benchmarks (SPEC.md 1 and 3), CLIP
+# normalisation in the data preprocessor. 8 frames drawn as CLIP-FSAR
+# draws them with SAMPLING_RATE 50 (SSv2, UCF101, HMDB51; kinetics100.py
+# sets 35): one random frame in each of 8 segments of L // 8 frames in
+# training, the segment centre in testing (CLIPFSARSampleFrames,
+# datasets/base/base_dataset.py L505-509). Frames as CLIP-FSAR's loader
+# makes them
+# (github.com/alibaba-mmai-research/CLIP-FSAR @ 30cf0a8,
+# datasets/utils/transformations.py L718-737, L676-716 with the yaml's
+# TRAIN_JITTER_SCALES [256, 256], TRAIN_CROP_SIZE / TEST_CROP_SIZE 224,
+# TEST_SCALE 256, TEST_CENTER_CROP true): every frame resized to 256 x 256
+# (aspect ratio not kept), a random 224 crop in training, the centre crop
+# in testing; no flip, colour jitter or random erasing (COLOR_AUG false,
+# NO_RANDOM_ERASE true, no RANDOM_FLIP; datasets/base/ssv2_few_shot.py
+# L540-611). docs/recipes.md lists the remaining difference (random frames
+# in CLIP-FSAR's evaluation). Leaves set data_root and the shots. Prepare
+# the files with tools/data/prepare_fewshot.py.
 dataset_type = 'FewShotVideoDataset'
 data_root = 'data/ssv2_full'
 clip_len = 8
+sampling_rate = 50  # DATA.SAMPLING_RATE, e.g. ssv2_small yaml L44
 
 train_pipeline = [
     dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=clip_len, num_clips=1),
+    dict(
+        type='CLIPFSARSampleFrames',
+        clip_len=clip_len,
+        sampling_rate=sampling_rate),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='RandomResizedCrop'),
-    dict(type='Resize', scale=(224, 224), keep_ratio=False),
+    dict(type='Resize', scale=(256, 256), keep_ratio=False),
+    dict(type='RandomCrop', size=224),
     dict(type='FormatShape', input_format='NCTHW'),
 ]
 test_pipeline = [
     dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=clip_len, num_clips=1,
-         test_mode=True),
+    dict(
+        type='CLIPFSARSampleFrames',
+        clip_len=clip_len,
+        sampling_rate=sampling_rate,
+        test_mode=True),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
+    dict(type='Resize', scale=(256, 256), keep_ratio=False),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
 ]

@@ -1,6 +1,11 @@
 # Unimodal baseline: the CLIP visual tower per frame, fully fine-tuned
 # (model.backbone.frozen=True freezes it), no text, OTAM matching (Cao et
-# al., CVPR 2020; as in CLIP-FSAR, SPEC.md 2.4), logits = -distance, no
+# al., CVPR 2020) as the official CNN_OTAM head runs it
+# (github.com/alibaba-mmai-research/CLIP-FSAR @ 30cf0a8,
+# models/base/few_shot.py L1405-1441, the same class in HyRSM's
+# models/base/few_shot.py L368-404): OTAM_cum_dist with lambda = 0.1
+# (L1371), both directions (L1434), distances averaged over the shots of a
+# class (L1437, shot_merge='distance'), logits = -distance, no
 # temperature. The MA-FSAR paper's unimodal rows use CLIP ViT-B/32.
 clip = dict(model_name='ViT-B-32', pretrained='openai')
 model = dict(
@@ -12,5 +17,6 @@ model = dict(
     head=dict(
         type='FewShotHead',
         neck=None,
-        matcher=dict(type='OTAMMatcher'),
+        matcher=dict(type='OTAMMatcher', lbda=0.1),
+        shot_merge='distance',
         alpha=0.0))

@@ -1,24 +1,34 @@
 # CLIP-FSAR (Wang et al., "CLIP-guided Prototype Modulating for Few-shot
 # Action Recognition", IJCV 2023), rebuilt from its official code
-# (github.com/alibaba-mmai-research/CLIP-FSAR: CNN_OTAM_CLIPFSAR in
-# models/base/few_shot.py, runs/train_net_few_shot.py and
-# configs/projects/CLIPFSAR/*.yaml):
+# (github.com/alibaba-mmai-research/CLIP-FSAR @ 30cf0a8, CNN_OTAM_CLIPFSAR
+# in models/base/few_shot.py, runs/train_net_few_shot.py and
+# configs/projects/CLIPFSAR/*.yaml); file:line of every value in
+# docs/recipes.md:
 # - the CLIP visual tower is fully fine-tuned, the text encoder is frozen
-#   ("a photo of {}"); the visual tower never reads text;
+#   ("a photo of {}", few_shot.py L2718); the visual tower never reads
+#   text;
 # - prototype modulation: one multimodal transformer layer over
 #   [support frames, class text token] (the text token is dropped after
-#   it), query frames alone through the same layer; OTAM, logits = -d;
-# - loss: CE(OTAM) + w * CE(text), w = USE_CLASSIFICATION_VALUE (3.0 on
-#   SSv2, 1.5 on Kinetics and UCF101, 1.2 on HMDB51). Here
-#   alpha = w / (1 + w) gives the same ratio (Adam ignores the overall
-#   scale); text logits are the learnable scale (initialised at 1.0, as
-#   CLIP-FSAR's self.scale) times cosine similarity;
-# - inference (its COMBINE branch, TEXT_COFF = 0.9):
-#   p ~ p_text ** 0.9 * softmax(-d / 8) ** 0.1.
-# Deviation: CLIP-FSAR classifies the videos against the texts of *all*
-# training classes; here the text loss uses the episode's N classes
-# (mean of the support and query CE).
+#   it), query frames alone through the same layer (L2948-2956); the
+#   support features of a class are averaged frame by frame after it
+#   (L2957-2962, shot_merge='after_neck'; the 5-shot configs set
+#   MERGE_BEFORE, 'before_neck'); OTAM_cum_dist_v2 (lambda 0.5, both
+#   directions, L2979-2982), logits = -d;
+# - loss: CE(OTAM) + w * CE(text) (train_net_few_shot.py L134), w =
+#   USE_CLASSIFICATION_VALUE (3.0 on SSv2, 1.5 on Kinetics and UCF101, 1.2
+#   on HMDB51): alpha = w / (1 + w) and loss_weight = 1 + w give exactly
+#   that sum. The text CE is one cross-entropy of the 5 support and 25
+#   query videos (L2783-2785: time mean of the encoder features, cosine x
+#   a learnable scale initialised at 1.0, L2733-2734) against the texts of
+#   all training classes (TRAIN.CLASS_NAME, 64 on SSv2):
+#   text_classes='split', text_loss_average='video';
+# - inference: no released config sets TRAIN.COMBINE or TRAIN.EVAL_TEXT,
+#   so the released evaluation predicts with OTAM alone (the else branch,
+#   L2932-2982): predict_alpha=0.0. The COMBINE branch (L2855-2930,
+#   p ~ p_text ** 0.9 * softmax((8 - d) / 8) ** 0.1) is
+#   predict_alpha=0.9 with fusion='geometric', predict_match_scale=1/8.
 clip = dict(model_name='ViT-B-16', pretrained='openai')
+_w = 3.0  # USE_CLASSIFICATION_VALUE of SSv2 (leaves change it)
 model = dict(
     type='FewShotRecognizer',
     data_preprocessor=dict(type='FewShotDataPreprocessor'),
@@ -33,12 +43,16 @@ model = dict(
             in_channels=512,
             num_heads=8,
             ffn_channels=2048),
-        matcher=dict(type='OTAMMatcher'),
-        alpha=3.0 / (1 + 3.0),  # w = 3.0 (SSv2)
-        predict_alpha=0.9,
+        matcher=dict(type='OTAMMatcher', lbda=0.5),
+        alpha=_w / (1 + _w),
+        loss_weight=1 + _w,
+        predict_alpha=0.0,
         fusion='geometric',
         match_scale=1.0,
         predict_match_scale=1 / 8,
+        shot_merge='after_neck',
+        text_classes='split',
+        text_loss_average='video',
         text_loss='ce',
         text_logit_scale=1.0,
         learnable_text_scale=True))

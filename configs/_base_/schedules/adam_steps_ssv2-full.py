@@ -1,13 +1,26 @@
-# CLIP-FSAR's training recipe on ssv2-full
-# (github.com/alibaba-mmai-research/CLIP-FSAR:
-# configs/projects/CLIPFSAR/ssv2_full/CLIPFSAR_SSv2_Full_1shot_v1.yaml
-# and runs/train_net_few_shot.py): Adam with L2 weight decay; one "epoch" is
-# 4000 episodes (SOLVER.STEPS_ITER); linear warm-up over the first
-# epoch from 1e-5; lr x0.1 at epochs 4 and 6; 30000 training episodes
-# (NUM_TRAIN_TASKS) per process; gradients accumulated over 4 episodes
-# (BATCH_SIZE_PER_TASK); no gradient clipping. CLIP-FSAR trained on 4 GPUs
-# (one episode each per iteration): `bash tools/dist_train.sh CFG 4` sees
-# the same number of episodes.
+# CLIP-FSAR's training recipe on ssv2-full, as its code runs it
+# (github.com/alibaba-mmai-research/CLIP-FSAR @ 30cf0a8; the 5-shot yaml
+# ssv2_full/CLIPFSAR_SSv2_Full_5shot_v1.yaml has the same values).
+# configs/projects/CLIPFSAR/ssv2_full/CLIPFSAR_SSv2_Full_1shot_v1.yaml:
+#   OPTIM_METHOD adam (L68), BASE_LR 5e-5 (L58),
+#   WEIGHT_DECAY 5e-5 (L65), STEPS_ITER 4000 (L60),
+#   STEPS [0, 4, 6] (L61), LRS [1, 0.1, 0.01] (L62),
+#   WARMUP_EPOCHS 1 (L66), WARMUP_START_LR 1e-5 (L67),
+#   NUM_TRAIN_TASKS 30000 (L14), BATCH_SIZE_PER_TASK 4 (L19),
+#   VAL_FRE_ITER 1000 (L16).
+# runs/train_net_few_shot.py L66 and L95 set the rate of episode i to
+# get_epoch_lr(i // STEPS_ITER + i / STEPS_ITER) (NUM_FOLDS = 1): the epoch
+# is counted twice, so epoch e >= 1 is reached at episode ceil(e / 2) *
+# STEPS_ITER (models/utils/lr_policy.py L20-27, L47-70): warm-up linear
+# from WARMUP_START_LR over the first 4000 episodes (there the floor is 0),
+# x0.1 at episodes 8000 and 12000 (epochs 4 and 6).
+# Adam with L2 weight decay; LayerNorm weights named *norm* get none
+# (models/utils/optimizer.py L57-72, BN.WEIGHT_DECAY 0.0 in
+# configs/pool/base.yaml L107). Gradients are summed over 4 episodes per
+# step (train_net_few_shot.py L150). CLIP-FSAR trained on 4 GPUs
+# (NUM_GPUS 4), one episode each per iteration: `bash tools/dist_train.sh
+# CFG 4` sees the same number of episodes. No gradient clipping.
+# docs/recipes.md has the card; tests/configs/test_recipes.py pins it.
 max_iters = 30000
 train_cfg = dict(
     type='EpisodicTrainLoop', max_iters=max_iters, val_interval=1000)
@@ -16,10 +29,19 @@ test_cfg = dict(type='FewShotTestLoop', feature_cache=True)
 
 optim_wrapper = dict(
     optimizer=dict(type='Adam', lr=5e-5, weight_decay=5e-5),
+    paramwise_cfg=dict(custom_keys={
+        'norm': dict(decay_mult=0.0),
+        'bn': dict(decay_mult=0.0),
+        'embd': dict(decay_mult=0.0),
+        'cls_token': dict(decay_mult=0.0)
+    }),
     accumulative_counts=4)
+# LinearLR reaches its end factor at step end - begin - 1, hence end =
+# STEPS_ITER + 1: the rate of episode i < STEPS_ITER is exactly
+# start + (base - start) * i / STEPS_ITER, as in lr_policy.py L25-26.
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-5 / 5e-5, by_epoch=False,
-         begin=0, end=4000),
-    dict(type='MultiStepLR', milestones=[16000, 24000], gamma=0.1,
+         begin=0, end=4000 + 1),
+    dict(type='MultiStepLR', milestones=[8000, 12000], gamma=0.1,
          by_epoch=False, begin=0, end=max_iters)
 ]

@@ -9,7 +9,9 @@ _base_ = [
 ]
 
 # CLIP-FSAR trains its 5-shot models on 1-shot episodes (TRAIN.SHOT: 1,
-# SHOT_TEST: 5).
+# SHOT_TEST: 5) and averages the 5 shots of a class before the multimodal
+# transformer (TRAIN.MERGE_BEFORE: true; few_shot.py L2949-2954).
 _shots = dict(k_shot=5)
 val_dataloader = dict(dataset=_shots)
 test_dataloader = dict(dataset=_shots)
+model = dict(head=dict(shot_merge='before_neck'))

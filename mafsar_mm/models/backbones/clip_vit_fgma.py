@@ -94,6 +94,11 @@ class CLIPViTFgMA(BaseModule):
         text_fc (str): ``'per_layer'`` (one Linear(D', D) per adapted
             block) or ``'shared'`` (one for all blocks). Defaults to
             ``'per_layer'``.
+        text_fc_rank (int, optional): Make each Text FC low rank,
+            ``Linear(D', r) -> Linear(r, D)`` (no activation). None is one
+            full ``Linear(D', D)``. Defaults to None.
+        joint_ratio (float, optional): Bottleneck ratio of the joint
+            adapters; None uses ``adapter_ratio``. Defaults to None.
         adapted_layers (Sequence[int], optional): Indices of the blocks
             to adapt (negative indices count from the end); None adapts
             all. Defaults to None.
@@ -143,6 +148,8 @@ class CLIPViTFgMA(BaseModule):
                  joint_scale: float = 0.5,
                  share_lma_lsta: bool = True,
                  text_fc: str = 'per_layer',
+                 text_fc_rank: Optional[int] = None,
+                 joint_ratio: Optional[float] = None,
                  adapted_layers: Optional[Sequence[int]] = None,
                  temporal_pos_embed: bool = False,
                  num_frames: int = 8,
@@ -165,9 +172,14 @@ class CLIPViTFgMA(BaseModule):
             if value not in allowed:
                 raise ValueError(f'{name}={value!r} is not supported; '
                                  f'use one of {allowed}.')
-        if adapter_ratio <= 0:
-            raise ValueError(f'adapter_ratio must be > 0, got '
-                             f'{adapter_ratio}')
+        if adapter_ratio <= 0 or (joint_ratio is not None
+                                  and joint_ratio <= 0):
+            raise ValueError('adapter_ratio and joint_ratio must be > 0, '
+                             f'got {adapter_ratio} and {joint_ratio}')
+        if text_fc_rank is not None and (not isinstance(text_fc_rank, int)
+                                         or text_fc_rank < 1):
+            raise ValueError('text_fc_rank must be a positive int or None, '
+                             f'got {text_fc_rank!r}')
 
         # 1. the pretrained tower first, so its parameter names stay
         #    open_clip's
@@ -227,20 +239,26 @@ class CLIPViTFgMA(BaseModule):
             self.st_adapters = None if share_lma_lsta else nn.ModuleDict(
                 {k: make(skip_connect=lma_skip)
                  for k in keys})
+            make_fc = partial(self._make_text_fc, self.text_dim, dims,
+                              text_fc_rank)
             if text_fc == 'per_layer':
                 self.text_fcs = nn.ModuleDict(
-                    {k: nn.Linear(self.text_dim, dims)
+                    {k: make_fc()
                      for k in keys})
                 self.text_fc = None
             else:
                 self.text_fcs = None
-                self.text_fc = nn.Linear(self.text_dim, dims)
+                self.text_fc = make_fc()
         else:
             self.m_adapters = self.st_adapters = None
             self.text_fcs = self.text_fc = None
-        self.j_adapters = nn.ModuleDict(
-            {k: make(skip_connect=False)
-             for k in keys}) if with_joint else None
+        self.j_adapters = nn.ModuleDict({
+            k: make(
+                skip_connect=False,
+                mlp_ratio=adapter_ratio if joint_ratio is None else
+                joint_ratio)
+            for k in keys
+        }) if with_joint else None
         if temporal_pos_embed:
             self.temporal_embedding = nn.Parameter(
                 torch.zeros(num_frames, dims))
@@ -248,6 +266,15 @@ class CLIPViTFgMA(BaseModule):
             self.register_parameter('temporal_embedding', None)
         if frozen:
             self.visual.eval()
+
+    @staticmethod
+    def _make_text_fc(in_dims: int, out_dims: int,
+                      rank: Optional[int]) -> nn.Module:
+        """One Text FC ``D' -> D``, full or of rank ``rank``."""
+        if rank is None:
+            return nn.Linear(in_dims, out_dims)
+        return nn.Sequential(
+            nn.Linear(in_dims, rank), nn.Linear(rank, out_dims))
 
     def _check_layers(self, layers: Optional[Sequence[int]]) -> List[int]:
         """Normalise ``adapted_layers`` to sorted non-negative indices."""

@@ -11,6 +11,30 @@ from torch import Tensor
 
 TEXT_LOSSES = ('kl', 'ce')
 FUSIONS = ('arithmetic', 'geometric')
+SHOT_MERGES = ('distance', 'after_neck', 'before_neck')
+TEXT_CLASS_SETS = ('episode', 'split')
+TEXT_LOSS_AVERAGES = ('branch', 'video')
+
+
+def merge_shots(feats: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """Average the frame features of each class's shots, frame by frame.
+
+    CLIP-FSAR's prototype (``torch.mean(torch.index_select(support, 0,
+    class_indices), dim=0)`` per class, ``CNN_OTAM_CLIPFSAR.forward``,
+    github.com/alibaba-mmai-research/CLIP-FSAR ``models/base/few_shot.py``
+    L2799-2803 and L2809-2811).
+
+    Args:
+        feats (Tensor): Support features ``[S, T, D]``.
+        labels (Tensor): Episode-local labels ``[S]`` in ``0..N-1``.
+        num_classes (int): ``N``.
+
+    Returns:
+        Tensor: One prototype per class ``[N, T, D]``, in label order.
+    """
+    one_hot = F.one_hot(labels.long(), num_classes).to(feats.dtype)  # [S, N]
+    summed = torch.einsum('sn,std->ntd', one_hot, feats)
+    return summed / one_hot.sum(dim=0)[:, None, None]
 
 
 def kl_to_onehot(logits: Tensor, labels: Tensor,
@@ -41,7 +65,11 @@ class FewShotHead(BaseModule):
         L = alpha * (L_S2T + L_Q2T) / 2 + (1 - alpha) * L_Q2S
         p = alpha * p_Q2T + (1 - alpha) * p_Q2S
 
-    (``predict_alpha`` replaces ``alpha`` in the prediction when given).
+    (``predict_alpha`` replaces ``alpha`` in the prediction when given;
+    ``loss_weight`` scales L; ``text_loss_average='video'`` makes the text
+    term one mean over all videos and ``text_classes='split'`` runs it
+    over every training class; ``shot_merge`` says where the K shots of
+    a class are averaged).
     ``fusion='geometric'`` fuses as CLIP-FSAR does at inference (its
     ``TRAIN.COMBINE`` branch, ``TEXT_COFF`` = 0.9, in
     ``CNN_OTAM_CLIPFSAR.forward``, github.com/alibaba-mmai-research/
@@ -80,6 +108,30 @@ class FewShotHead(BaseModule):
         predict_match_scale (float, optional): Multiplies the matcher's
             logits (instead of ``match_scale``) before the softmax of the
             prediction. Defaults to None (``match_scale``).
+        shot_merge (str): How K shots make one class score:
+            ``'distance'`` (the matcher averages its query-support
+            distances over the shots, as OTAM's ``CNN_OTAM`` and
+            HyRSM's 1-shot head), ``'after_neck'`` (the support features
+            of a class are averaged frame by frame after the prototype
+            module, before the matcher: CLIP-FSAR's default) or
+            ``'before_neck'`` (averaged before the prototype module, with
+            the class text: CLIP-FSAR's ``TRAIN.MERGE_BEFORE``, set by its
+            5-shot configs). The same with one shot. Defaults to
+            'distance'.
+        text_classes (str): Classes of the training text loss:
+            ``'episode'`` (the episode's N classes) or ``'split'`` (every
+            class of the training split, CLIP-FSAR's ``class_logits``
+            against ``text_features_train``; the recognizer passes their
+            text features). Prediction always uses the episode's classes.
+            Defaults to 'episode'.
+        text_loss_average (str): ``'branch'``: ``(L_S2T + L_Q2T) / 2``,
+            each a mean over its videos; ``'video'``: one mean over all
+            support and query videos (CLIP-FSAR's single cross-entropy
+            over ``cat([support, query])``). Defaults to 'branch'.
+        loss_weight (float): Multiplies every loss. With
+            ``alpha = w / (1 + w)`` and ``loss_weight = 1 + w`` the loss is
+            CLIP-FSAR's ``L_match + w * L_text`` exactly (this matters with
+            Adam's L2 weight decay). Defaults to 1.0.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -96,8 +148,26 @@ class FewShotHead(BaseModule):
                  kl_target_scale: float = 10.0,
                  fusion: str = 'arithmetic',
                  predict_match_scale: Optional[float] = None,
+                 shot_merge: str = 'distance',
+                 text_classes: str = 'episode',
+                 text_loss_average: str = 'branch',
+                 loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        options = (('shot_merge', shot_merge, SHOT_MERGES),
+                   ('text_classes', text_classes, TEXT_CLASS_SETS),
+                   ('text_loss_average', text_loss_average,
+                    TEXT_LOSS_AVERAGES))
+        for name, value, allowed in options:
+            if value not in allowed:
+                raise ValueError(f'{name} must be one of {allowed}, got '
+                                 f'{value!r}')
+        if not loss_weight > 0:
+            raise ValueError(f'loss_weight must be > 0, got {loss_weight}')
+        self.shot_merge = shot_merge
+        self.text_classes = text_classes
+        self.text_loss_average = text_loss_average
+        self.loss_weight = loss_weight
         predict_alpha = alpha if predict_alpha is None else predict_alpha
         for name, value in (('alpha', alpha), ('predict_alpha',
                                                predict_alpha)):
@@ -175,41 +245,86 @@ class FewShotHead(BaseModule):
                     'text_encoder in the model config.')
             outputs['q2t'] = self.text_logits(query, text)
             outputs['s2t'] = self.text_logits(support, text)
+        num_classes = int(support_labels.max()) + 1
+        if self.shot_merge == 'before_neck':
+            support = merge_shots(support, support_labels, num_classes)
+            support_labels = torch.arange(
+                num_classes, device=support_labels.device)
         if self.neck is not None:
             support_text = (
                 text[support_labels] if text is not None else None)
             support, query = self.neck(
                 support, query, support_text=support_text)
+        if self.shot_merge == 'after_neck':
+            support = merge_shots(support, support_labels, num_classes)
+            support_labels = torch.arange(
+                num_classes, device=support_labels.device)
         logits = self.matcher(support, support_labels, query)  # [Q, N]
         outputs['match'] = logits * self.log_match_scale.exp()
         return outputs
 
-    def loss(self, support: Tensor, support_labels: Tensor, query: Tensor,
+    def loss(self,
+             support: Tensor,
+             support_labels: Tensor,
+             query: Tensor,
              query_labels: Tensor,
-             text: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             text: Optional[Tensor] = None,
+             split_text: Optional[Tensor] = None,
+             split_targets: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Losses of one episode; arguments as in :meth:`forward`, plus
-        ``query_labels`` ``[Q]``."""
+        ``query_labels`` ``[Q]`` and, for ``text_classes='split'``, the
+        text features of the training split's classes ``split_text``
+        ``[C, D]`` and the split index of each episode class
+        ``split_targets`` ``[N]``."""
         outputs = self(support, support_labels, query, text)
-        return self.loss_by_feat(outputs, support_labels, query_labels)
+        if self.alpha > 0 and self.text_classes == 'split':
+            if split_text is None or split_targets is None:
+                raise ValueError(
+                    "text_classes='split' needs the text features of the "
+                    'training classes; the recognizer gives them when the '
+                    'episodes carry split_class_names.')
+            outputs['s2t'] = self.text_logits(support, split_text)
+            outputs['q2t'] = self.text_logits(query, split_text)
+            support_labels = split_targets[support_labels]
+            query_labels_text = split_targets[query_labels]
+        else:
+            query_labels_text = None
+        return self.loss_by_feat(outputs, support_labels, query_labels,
+                                 query_labels_text)
 
     def _text_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
         if self.text_loss == 'kl':
             return kl_to_onehot(logits, labels, self.kl_target_scale)
         return F.cross_entropy(logits, labels)
 
-    def loss_by_feat(self, outputs: Dict[str, Tensor], support_labels: Tensor,
-                     query_labels: Tensor) -> Dict[str, Tensor]:
-        """Weighted losses from the outputs of :meth:`forward`."""
+    def loss_by_feat(
+            self,
+            outputs: Dict[str, Tensor],
+            support_labels: Tensor,
+            query_labels: Tensor,
+            query_labels_text: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Weighted losses from the outputs of :meth:`forward`
+        (``support_labels`` and ``query_labels_text`` index the columns of
+        the text logits; ``query_labels_text`` defaults to
+        ``query_labels``)."""
         losses = {}
         loss_q2s = F.cross_entropy(outputs['match'], query_labels)
-        losses['loss_q2s'] = (1 - self.alpha) * loss_q2s
+        losses['loss_q2s'] = self.loss_weight * (1 - self.alpha) * loss_q2s
         with torch.no_grad():
             losses['acc_q2s'] = (outputs['match'].argmax(1) ==
                                  query_labels).float().mean()
         if self.alpha > 0:
-            loss_s2t = self._text_loss(outputs['s2t'], support_labels)
-            loss_q2t = self._text_loss(outputs['q2t'], query_labels)
-            losses['loss_text'] = self.alpha * (loss_s2t + loss_q2t) / 2
+            if query_labels_text is None:
+                query_labels_text = query_labels
+            if self.text_loss_average == 'video':
+                loss_text = self._text_loss(
+                    torch.cat([outputs['s2t'], outputs['q2t']]),
+                    torch.cat([support_labels, query_labels_text]))
+            else:
+                loss_text = (
+                    self._text_loss(outputs['s2t'], support_labels) +
+                    self._text_loss(outputs['q2t'], query_labels_text)) / 2
+            losses['loss_text'] = self.loss_weight * self.alpha * loss_text
         return losses
 
     def predict(self,

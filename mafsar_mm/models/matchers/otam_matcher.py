@@ -1,11 +1,15 @@
 """OTAM: ordered temporal alignment (Cao et al., "Few-Shot Video
 Classification via Temporal Alignment", CVPR 2020).
 
-The cumulative distance follows ``OTAM_cum_dist_v2`` (lambda = 0.5) as
-computed in CLIP-FSAR (Wang et al., IJCV 2023;
-github.com/alibaba-mmai-research/CLIP-FSAR, ``models/base/few_shot.py``),
-which is also the OTAM of HyRSM and MoLo. Written from the maths; the code
-is not copied.
+The recursion is the one of ``OTAM_cum_dist`` / ``OTAM_cum_dist_v2`` in
+github.com/alibaba-mmai-research/CLIP-FSAR (@ 30cf0a8,
+``models/base/few_shot.py``); the two functions differ only in the default
+lambda: ``OTAM_cum_dist`` (L1371, lambda = 0.1) is the OTAM baseline
+``CNN_OTAM`` (L1434; the same function and head in HyRSM's
+``models/base/few_shot.py`` L334 and L397), ``OTAM_cum_dist_v2`` (L2657,
+lambda = 0.5) is CLIP-FSAR's ``CNN_OTAM_CLIPFSAR`` (L2982). HyRSM and MoLo
+(``CNN_BiMHM_MoLo``, L2614-2616) match with Bi-MHM, not OTAM. Written from
+the maths; the code is not copied.
 """
 from typing import Optional
 
@@ -100,7 +104,9 @@ class OTAMMatcher(BaseModule):
     matcher uses the exact cosine (the features are L2-normalised first).
 
     Args:
-        lbda (float): Soft-min smoothness lambda. Defaults to 0.5.
+        lbda (float): Soft-min smoothness lambda: 0.1 in the OTAM
+            baseline ``CNN_OTAM``, 0.5 in CLIP-FSAR (and, following it,
+            MA-FSAR). Defaults to 0.5.
         bidirectional (bool): Add the support->query alignment to the
             query->support one. Defaults to True.
         init_cfg (dict, optional): MMEngine initialisation config (the

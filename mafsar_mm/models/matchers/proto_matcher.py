@@ -21,7 +21,11 @@ class ProtoMatcher(BaseModule):
     query and prototype (``metric='cosine'``, i.e. minus the cosine
     distance up to the constant 1) or the negative *squared* Euclidean
     distance (``metric='euclidean'``, as in ProtoNet), times ``scale``.
-    It ignores frame order.
+    With ``average='score'`` the query is compared with every shot and
+    the scores are averaged over the shots of each class instead, as the
+    TSN baseline ``CNN_TSN`` does (github.com/alibaba-mmai-research/
+    CLIP-FSAR @ 30cf0a8, ``models/base/few_shot.py`` L1566-1567; the same
+    in 1-shot). It ignores frame order.
 
     ``scale`` matters when the head fuses the matching probabilities with
     a text branch (MA-FSAR, CLIP-FSAR): a cosine in [-1, 1] gives an
@@ -34,18 +38,27 @@ class ProtoMatcher(BaseModule):
             ``'cosine'``.
         scale (float): Multiplies the logits (> 0). Defaults to 1.0 (no
             temperature, as the unimodal ProtoNet baseline).
+        average (str): ``'prototype'`` (score against the mean of the
+            shots, ProtoNet) or ``'score'`` (mean of the scores against
+            each shot, ``CNN_TSN``). Defaults to 'prototype'.
         init_cfg (dict, optional): MMEngine initialisation config (the
             matcher has no parameters). Defaults to None.
     """
 
     METRICS = ('cosine', 'euclidean')
+    AVERAGES = ('prototype', 'score')
 
     def __init__(self,
                  metric: str = 'cosine',
                  scale: float = 1.0,
+                 average: str = 'prototype',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.metric = check_metric(metric, self.METRICS)
+        if average not in self.AVERAGES:
+            raise ValueError(f'average must be one of {self.AVERAGES}, '
+                             f'got {average!r}')
+        self.average = average
         if not scale > 0:
             raise ValueError(f'scale must be > 0, got {scale!r}')
         self.scale = float(scale)
@@ -66,6 +79,15 @@ class ProtoMatcher(BaseModule):
         num_classes = check_matcher_inputs(support, support_labels, query)
         support_video = support.mean(dim=1)  # [S, D]
         query_video = query.mean(dim=1)  # [Q, D]
+        if self.average == 'score':
+            if self.metric == 'cosine':
+                scores = F.normalize(query_video, dim=-1) @ F.normalize(
+                    support_video, dim=-1).t()  # [Q, S]
+            else:
+                diff = query_video[:, None] - support_video[None]
+                scores = -diff.pow(2).sum(dim=-1)  # [Q, S]
+            return self.scale * average_over_shots(scores, support_labels,
+                                                   num_classes)
         # Mean over shots: average_over_shots works on [*, S] scores.
         prototypes = average_over_shots(support_video.t(), support_labels,
                                         num_classes).t()  # [N, D]
@@ -77,4 +99,5 @@ class ProtoMatcher(BaseModule):
         return -self.scale * diff.pow(2).sum(dim=-1)  # [Q, N]
 
     def extra_repr(self) -> str:
-        return f'metric={self.metric!r}, scale={self.scale}'
+        return (f'metric={self.metric!r}, scale={self.scale}, '
+                f'average={self.average!r}')

@@ -1,6 +1,7 @@
 """The few-shot recognizer: text, backbone and head over episodes."""
 from typing import Dict, List, Optional, Sequence, Union
 
+import torch
 from mmaction.registry import MODELS
 from mmengine.model import BaseModel
 from torch import Tensor
@@ -90,6 +91,40 @@ class FewShotRecognizer(BaseModel):
             query=query,
             text=text)
 
+    def split_text(self, sample: EpisodeDataSample) -> Dict[str, Tensor]:
+        """Text features of all classes of the episode's split and the
+        split index of each episode class, for a head whose text loss runs
+        over the training classes (``text_classes='split'``); empty
+        otherwise.
+
+        Args:
+            sample (EpisodeDataSample): A training episode; its metainfo
+                must hold ``split_class_names`` (FewShotVideoDataset sets
+                it).
+
+        Returns:
+            dict: ``split_text`` ``[C, D']`` and ``split_targets`` ``[N]``,
+            or an empty dict.
+        """
+        if getattr(self.head, 'text_classes', 'episode') != 'split' or \
+                self.text_encoder is None:
+            return {}
+        names = sample.metainfo.get('split_class_names')
+        if names is None:
+            raise ValueError(
+                "text_classes='split' needs each training episode's "
+                'split_class_names (the class names of the training split); '
+                'FewShotVideoDataset sets them.')
+        index = {name: i for i, name in enumerate(names)}
+        missing = [n for n in sample.class_names if n not in index]
+        if missing:
+            raise ValueError(f'Episode classes {missing} are not in the '
+                             'split_class_names of the episode.')
+        targets = torch.tensor([index[n] for n in sample.class_names],
+                               device=sample.query_labels.device)
+        return dict(
+            split_text=self.encode_text(names), split_targets=targets)
+
     def loss(self, inputs: Tensor,
              data_samples: List[EpisodeDataSample]) -> Dict[str, Tensor]:
         """Mean of the head's losses over the episodes of the batch.
@@ -103,7 +138,8 @@ class FewShotRecognizer(BaseModel):
             feats = self.extract_feat(episode, sample)
             losses = self.head.loss(
                 feats['support'], feats['support_labels'], feats['query'],
-                sample.query_labels, feats['text'])
+                sample.query_labels, feats['text'],
+                **self.split_text(sample))
             for key, value in losses.items():
                 totals[key] = totals.get(key, 0) + value / len(data_samples)
         return totals
