@@ -65,6 +65,9 @@ def parse_args(argv=None):
                         help='image-caption pairs per step (default: 64)')
     parser.add_argument('--num-images', type=int, default=8000,
                         help='training stills (default: 8000)')
+    parser.add_argument('--val-images', type=int, default=1000,
+                        help='held-out stills for the final check '
+                        '(default: 1000)')
     parser.add_argument('--lr', type=float, default=1e-3,
                         help='peak AdamW learning rate (default: 1e-3)')
     parser.add_argument('--weight-decay', type=float, default=0.1,
@@ -164,8 +167,8 @@ def train(args, model_cfg: dict, logger) -> tuple:
     images, captions = render_stills(args.num_images, args.seed, STILL_SIZE)
     tokens = tokenize(None, captions,
                       model_cfg['text_cfg']['context_length'])
-    val_images, val_captions = render_stills(1000, args.seed + 1000,
-                                             STILL_SIZE)
+    val_images, val_captions = render_stills(args.val_images,
+                                             args.seed + 1000, STILL_SIZE)
     logger.info(f'rendered {len(images)} training and {len(val_images)} '
                 f'held-out stills in {time.time() - start:.1f} s')
 

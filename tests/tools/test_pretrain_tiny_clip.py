@@ -1,0 +1,58 @@
+"""tools/pretrain_tiny_clip.py: deterministic, loadable through the same
+path as real CLIP weights, skipped when already made."""
+import importlib.util
+import json
+import os.path as osp
+
+import torch
+
+from mafsar_mm.models.utils.open_clip_builder import build_open_clip
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SPEC = importlib.util.spec_from_file_location(
+    'pretrain_tiny_clip', osp.join(REPO, 'tools', 'pretrain_tiny_clip.py'))
+tool = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(tool)
+
+SMALL = ['--steps', '3', '--batch-size', '8', '--num-images', '40',
+         '--warmup', '1', '--log-interval', '1', '--val-images', '100']
+
+
+def test_deterministic_loadable_and_skipped(tmp_path, capsys):
+    a, b = str(tmp_path / 'a.pt'), str(tmp_path / 'b.pt')
+    assert tool.main(['--out', a] + SMALL) == 0
+    assert tool.main(['--out', b] + SMALL) == 0
+    sd_a = torch.load(a, weights_only=True)
+    sd_b = torch.load(b, weights_only=True)
+    assert sd_a.keys() == sd_b.keys()
+    assert all(torch.equal(sd_a[k], sd_b[k]) for k in sd_a)
+    with open(a + '.json') as f:
+        meta = json.load(f)
+    assert meta['settings']['steps'] == 3
+    assert set(meta['metrics']) >= {
+        'retrieval_top1_of_100', 'zero_shot_colour', 'zero_shot_shape'
+    }
+    # the project's CLIP builder loads it like any open_clip checkpoint
+    cfg = tool.Config.fromfile(tool.DEFAULT_CONFIG).clip_tiny.model_cfg
+    model = build_open_clip(model_cfg=cfg.to_dict(), pretrained=a)
+    assert torch.equal(model.visual.proj, sd_a['visual.proj'])
+    random = build_open_clip(model_cfg=cfg.to_dict())
+    assert not torch.equal(random.visual.proj, sd_a['visual.proj'])
+    # same settings: nothing to do; other settings: trained again
+    capsys.readouterr()
+    assert tool.main(['--out', a] + SMALL) == 0
+    assert 'skipping' in capsys.readouterr().out
+    other = SMALL[:]
+    other[1] = '2'
+    assert tool.main(['--out', a] + other) == 0
+    assert 'other settings' in capsys.readouterr().out
+    assert not torch.equal(
+        torch.load(a, weights_only=True)['visual.proj'], sd_a['visual.proj'])
+
+
+def test_lr_schedule():
+    args = tool.parse_args(['--steps', '10', '--warmup', '2', '--lr', '1.0'])
+    lrs = [tool.lr_at(s, args) for s in range(10)]
+    assert lrs[:3] == [0.5, 1.0, 1.0]
+    assert all(a > b for a, b in zip(lrs[2:], lrs[3:]))
+    assert lrs[-1] < 0.05
