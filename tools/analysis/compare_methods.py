@@ -117,6 +117,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         choices=list(METHODS))
     parser.add_argument('--work-dir', default='work_dirs/compare_methods')
     parser.add_argument('--out', default='docs/synthetic_comparison.md')
+    parser.add_argument('--results', default='docs/synthetic_comparison.json',
+                        help='finished rows of every flavour (kept in the '
+                        'repository so that an interrupted table resumes)')
     parser.add_argument('--findings', default=None,
                         help='markdown file whose text goes after the '
                         'tables')
@@ -201,16 +204,12 @@ def val_accuracy(work_dir: str) -> float:
     return acc
 
 
-def load_results(work_dir: str) -> Dict[tuple, dict]:
-    """Finished runs of every flavour under ``work_dir``."""
-    results = {}
-    for flavour in FLAVOURS:
-        path = osp.join(work_dir, flavour, 'results.json')
-        if osp.exists(path):
-            with open(path) as f:
-                for r in json.load(f):
-                    results[result_key(r)] = r
-    return results
+def load_results(path: str) -> Dict[tuple, dict]:
+    """Finished runs of every flavour, from the results file."""
+    if not osp.exists(path):
+        return {}
+    with open(path) as f:
+        return {result_key(r): r for r in json.load(f)}
 
 
 def result_key(r: dict) -> tuple:
@@ -298,26 +297,24 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             args.flavour, '--out', data_root
         ], check=True)
     partner = load_pairs(data_root)
-    results = load_results(args.work_dir)
+    results = load_results(args.results)
     findings = ''
     if args.findings:
         with open(args.findings) as f:
             findings = f.read()
 
     def save() -> None:
-        # several processes may run rows of one flavour: merge under a lock
-        os.makedirs(osp.join(args.work_dir, args.flavour), exist_ok=True)
-        with open(osp.join(args.work_dir, '.lock'), 'w') as lock:
+        # several processes may run rows at once: merge under a lock
+        with open(args.results + '.lock', 'w') as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            merged = load_results(args.work_dir)
+            merged = load_results(args.results)
             merged.update(results)
-            mine = [r for r in merged.values()
-                    if r['flavour'] == args.flavour]
-            path = osp.join(args.work_dir, args.flavour, 'results.json')
-            with open(path + '.tmp', 'w') as f:
-                json.dump(mine, f, indent=1)
-            os.replace(path + '.tmp', path)
-            write_report(list(merged.values()), args.out, list(METHODS),
+            rows = sorted(merged.values(), key=lambda r: [
+                str(v) for v in result_key(r)])
+            with open(args.results + '.tmp', 'w') as f:
+                json.dump(rows, f, indent=1)
+            os.replace(args.results + '.tmp', args.results)
+            write_report(rows, args.out, list(METHODS),
                          {k: v[1] for k, v in FLAVOURS.items()}, findings)
 
     if not args.table_only:
