@@ -39,6 +39,12 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--strict',
+        action='store_true',
+        help='stop on videos listed more than once in the annotation file')
+    parser.add_argument(
+        '--debug', action='store_true', help='show stack traces of errors')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -59,6 +65,9 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if args.strict:
+        from mafsar_mm.utils.strict import make_strict
+        make_strict(cfg)
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import setup_multi_process
     setup_multi_process(cfg, args.launcher)
@@ -70,8 +79,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    from mafsar_mm.engine import USER_ERRORS
-    try:
-        main()
-    except USER_ERRORS as e:  # input problems: the message says the fix
-        sys.exit(f'{type(e).__name__}: {e}')
+    from mafsar_mm.utils.errors import run_main
+    sys.exit(run_main(main))

@@ -47,6 +47,13 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--strict',
+        action='store_true',
+        help='stop on videos listed more than once in an annotation file '
+        'instead of warning and using each once')
+    parser.add_argument(
+        '--debug', action='store_true', help='show stack traces of errors')
     # torch.distributed.launch (used by mim) passes --local-rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -82,6 +89,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.setdefault('randomness', {})['deterministic'] = True
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.strict:
+        from mafsar_mm.utils.strict import make_strict
+        make_strict(cfg)
     return cfg
 
 
@@ -92,18 +102,20 @@ def main() -> None:
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
+    from mafsar_mm.utils.workdir_lock import claim_work_dir
+    claim_work_dir(cfg.work_dir)  # one run per work dir; stale tmp removed
     if args.resume == 'auto':
         # the newest intact checkpoint, even if `last_checkpoint` is stale
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
     setup_multi_process(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    if args.resume == 'auto' and not cfg.resume:
+        runner.logger.warning(f'--resume: {cfg.work_dir} holds no '
+                              'checkpoint; training starts from scratch.')
     runner.train()
 
 
 if __name__ == '__main__':
-    from mafsar_mm.engine import USER_ERRORS
-    try:
-        main()
-    except USER_ERRORS as e:  # input problems: the message says the fix
-        sys.exit(f'{type(e).__name__}: {e}')
+    from mafsar_mm.utils.errors import run_main
+    sys.exit(run_main(main))

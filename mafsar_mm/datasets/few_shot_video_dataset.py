@@ -1,9 +1,7 @@
 """A video dataset that serves N-way K-shot episodes."""
 import os.path as osp
-import random
 from collections import defaultdict
-from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -13,41 +11,17 @@ from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
 from mafsar_mm.structures import EpisodeDataSample
+from mafsar_mm.utils.errors import InputError
+from .video_loading import (BAD_VIDEOS_KEY, BadVideoError, decode_clip,
+                            report_bad_video, seeded_global_rngs)
 
 BAD_VIDEO_MODES = ('replace', 'error')
+DUPLICATE_MODES = ('warn', 'error')
 
-
-class BadVideoError(RuntimeError):
-    """A video that cannot be decoded, is empty or is too short."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(
-            f'Bad video {path}: {reason}. Run '
-            f'`python tools/data/check_videos.py <annotation file> '
-            f'--video-root <dir>` to list and drop bad videos, or set '
-            f"bad_video='replace' in the dataset config to replace them by "
-            f'another video of the same class.')
-
-
-@contextmanager
-def seeded_global_rngs(seed: int) -> Iterator[None]:
-    """Seed ``random`` and ``numpy.random`` for a block, then restore them.
-
-    MMAction2's transforms draw from the global generators; seeding them
-    per video makes augmentation a pure function of the episode id, which
-    is what makes resumed training continue the same stream.
-    """
-    np_state = np.random.get_state()
-    py_state = random.getstate()
-    np.random.seed(seed)
-    random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(np_state)
-        random.setstate(py_state)
+__all__ = [
+    'BadVideoError', 'FewShotVideoDataset', 'read_annotations',
+    'read_class_names', 'seeded_global_rngs'
+]
 
 
 def read_class_names(path: str) -> List[str]:
@@ -61,7 +35,7 @@ def read_class_names(path: str) -> List[str]:
     while names and not names[-1]:
         names.pop()
     if not names or any(not name for name in names):
-        raise ValueError(f'Class-name file {path} is empty or has a blank '
+        raise InputError(f'Class-name file {path} is empty or has a blank '
                          'line; it needs one name per label.')
     return names
 
@@ -81,11 +55,11 @@ def read_annotations(path: str) -> List[tuple]:
                 continue
             parts = line.rsplit(maxsplit=1)
             if len(parts) != 2 or not parts[1].lstrip('-').isdigit():
-                raise ValueError(f'{path}:{lineno}: expected `<video path> '
+                raise InputError(f'{path}:{lineno}: expected `<video path> '
                                  f'<label>`, got {line!r}')
             items.append((parts[0], int(parts[1])))
     if not items:
-        raise ValueError(f'Annotation file {path} lists no videos.')
+        raise InputError(f'Annotation file {path} lists no videos.')
     return items
 
 
@@ -123,6 +97,12 @@ class FewShotVideoDataset(Dataset):
             uses another video of the same class; ``'error'`` stops with a
             message naming the file. Defaults to None: ``'replace'`` in
             training, ``'error'`` in test mode.
+        duplicates (str): A video listed more than once (same path after
+            normalisation): ``'warn'`` logs one warning with the count and
+            keeps one copy, ``'error'`` stops with a message (``--strict``
+            of the tools). A video listed under two labels is always an
+            error. Either way no episode holds a file twice.
+            Defaults to 'warn'.
     """
 
     def __init__(self,
@@ -138,17 +118,18 @@ class FewShotVideoDataset(Dataset):
                  seed: int = 0,
                  test_mode: bool = False,
                  min_frames: int = 1,
-                 bad_video: Optional[str] = None) -> None:
+                 bad_video: Optional[str] = None,
+                 duplicates: str = 'warn') -> None:
         for name, value in (('n_way', n_way), ('k_shot', k_shot),
                             ('n_query', n_query),
                             ('num_episodes', num_episodes)):
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be an integer >= 1, '
+                raise InputError(f'{name} must be an integer >= 1, '
                                  f'got {value!r}')
         if bad_video is None:
             bad_video = 'error' if test_mode else 'replace'
         if bad_video not in BAD_VIDEO_MODES:
-            raise ValueError(f'bad_video must be one of {BAD_VIDEO_MODES}, '
+            raise InputError(f'bad_video must be one of {BAD_VIDEO_MODES}, '
                              f'got {bad_video!r}')
         self.data_root = data_root
         self.ann_file = self._join_root(ann_file)
@@ -163,6 +144,10 @@ class FewShotVideoDataset(Dataset):
         self.test_mode = test_mode
         self.min_frames = min_frames
         self.bad_video = bad_video
+        if duplicates not in DUPLICATE_MODES:
+            raise InputError(f'duplicates must be one of {DUPLICATE_MODES}, '
+                             f'got {duplicates!r}')
+        self.duplicates = duplicates
         # built from MMAction2's registry, so the pipeline works outside a
         # Runner (no default scope) too
         self.pipeline = Compose([
@@ -180,18 +165,32 @@ class FewShotVideoDataset(Dataset):
     def _load(self) -> None:
         self.all_class_names = read_class_names(self.class_name_file)
         self.videos_of: Dict[int, List[str]] = defaultdict(list)
+        label_of: Dict[str, int] = {}
+        repeats: Dict[str, int] = {}
         for path, label in read_annotations(self.ann_file):
             if not 0 <= label < len(self.all_class_names):
-                raise ValueError(
+                raise InputError(
                     f'{self.ann_file}: label {label} of {path} has no name '
                     f'in {self.class_name_file}, which names labels 0..'
                     f'{len(self.all_class_names) - 1}. The class-name file '
                     'does not match the annotation file.')
+            full = osp.normpath(osp.join(self.video_dir, path))
+            if full in label_of:
+                if label_of[full] != label:
+                    raise InputError(
+                        f'{self.ann_file}: {path} is listed with labels '
+                        f'{label_of[full]} and {label}; a video belongs to '
+                        'one class.')
+                repeats[full] = repeats.get(full, 0) + 1
+                continue
+            label_of[full] = label
             self.videos_of[label].append(osp.join(self.video_dir, path))
+        if repeats:
+            self._report_duplicates(repeats)
         self.split_labels = sorted(self.videos_of)
         need = self.k_shot + self.n_query
         if self.n_way > len(self.split_labels):
-            raise ValueError(
+            raise InputError(
                 f'n_way={self.n_way} is larger than the number of classes '
                 f'in {self.ann_file} ({len(self.split_labels)}).')
         too_few = [c for c in self.split_labels if len(self.videos_of[c]) <
@@ -210,10 +209,26 @@ class FewShotVideoDataset(Dataset):
         self.episode_labels = [c for c in self.split_labels if c not in
                                set(too_few)]
         if len(self.episode_labels) < self.n_way:
-            raise ValueError(
+            raise InputError(
                 f'{self.ann_file}: only {len(self.episode_labels)} classes '
                 f'have at least k_shot + n_query = {need} videos, but '
                 f'n_way={self.n_way} classes are needed per episode.')
+
+    def _report_duplicates(self, repeats: Dict[str, int]) -> None:
+        """Warn about (or refuse) videos listed more than once."""
+        extra = sum(repeats.values())
+        first = next(iter(repeats))
+        text = (f'{self.ann_file}: {len(repeats)} videos are listed more '
+                f'than once ({extra} extra lines, e.g. {first})')
+        if self.duplicates == 'error':
+            raise InputError(
+                f'{text}. Remove the repeated lines (tools/data/'
+                'check_videos.py --out writes a list without them).')
+        print_log(
+            f'{text}; each is used once, so no episode holds a video twice. '
+            'Remove the repeated lines, or pass --strict to stop on them.',
+            logger='current',
+            level=30)
 
     @property
     def metainfo(self) -> dict:
@@ -268,39 +283,32 @@ class FewShotVideoDataset(Dataset):
         Returns:
             Tensor: uint8 clip ``[C, T, H, W]``.
         """
-        results = dict(
-            filename=path, label=-1, start_index=0, modality='RGB')
-        try:
-            with seeded_global_rngs(seed):
-                results = self.pipeline(results)
-        except Exception as e:  # decord and transforms raise many types
-            raise BadVideoError(path, f'{type(e).__name__}: {e}') from e
-        total = results.get('total_frames', None)
-        if total is not None and total < self.min_frames:
-            raise BadVideoError(
-                path, f'{total} frames, fewer than min_frames='
-                f'{self.min_frames}')
-        imgs = results['imgs'] if 'imgs' in results else results['inputs']
-        imgs = torch.as_tensor(np.ascontiguousarray(imgs))
+        imgs = decode_clip(self.pipeline, path, seed, self.min_frames)
         if imgs.dim() == 5:
             # [num_clips=1, C, T, H, W] -> [C, T, H, W]
             if imgs.shape[0] != 1:
-                raise ValueError(
+                raise InputError(
                     'The pipeline must give one clip per video (NCTHW with '
                     f'num_clips=1), got shape {tuple(imgs.shape)}')
             imgs = imgs[0]
         if imgs.dim() != 4:
-            raise ValueError(
+            raise InputError(
                 "The pipeline must end in FormatShape('NCTHW'); got a clip "
                 f'of shape {tuple(imgs.shape)}')
         return imgs
 
-    def _load_or_replace(self, path: str, seed: int, spares: List[str],
-                         load: Callable) -> tuple:
+    def _load_or_replace(self,
+                         path: str,
+                         seed: int,
+                         spares: List[str],
+                         load: Callable,
+                         found: Optional[list] = None) -> tuple:
         """Load ``path`` with ``load``; on a bad video replace it or raise.
 
         Replacements come from ``spares`` in order, skipping videos known
-        to be bad; the one used is removed from ``spares``.
+        to be bad; the one used is removed from ``spares``. Bad videos met
+        for the first time are appended to ``found`` as ``(path,
+        reason)``.
         """
         for candidate in [path] + list(spares):
             if candidate in self._bad_videos:
@@ -310,20 +318,23 @@ class FewShotVideoDataset(Dataset):
             except BadVideoError as e:
                 if self.bad_video == 'error':
                     raise
-                self._bad_videos[candidate] = e.reason
-                print_log(
-                    f'Skipping bad video {candidate} ({e.reason}); using '
-                    'another video of the same class. Clean the list with '
-                    'tools/data/check_videos.py.',
-                    logger='current',
-                    level=30)
+                reason = e.reason or str(e)
+                self._bad_videos[candidate] = reason
+                if found is not None:
+                    found.append((candidate, reason))
+                report_bad_video(candidate, reason)
                 continue
             if candidate in spares:
                 spares.remove(candidate)
             return candidate, clip
-        raise RuntimeError(
-            f'No readable video left for the class of {path}: all '
-            'candidates failed to decode. Check the data with '
+        label = next(c for c, v in self.videos_of.items() if path in v)
+        videos = self.videos_of[label]
+        bad = sum(v in self._bad_videos for v in videos)
+        raise BadVideoError(
+            f'Class {self.all_class_names[label]!r} (label {label}) of '
+            f'{self.ann_file} has no readable video left for an episode: '
+            f'{bad} of its {len(videos)} videos are bad (e.g. {path}: '
+            f'{self._bad_videos.get(path, "?")}). Check the data with '
             'tools/data/check_videos.py.')
 
     def build_episode(self,
@@ -347,11 +358,12 @@ class FewShotVideoDataset(Dataset):
         k = self.k_shot
         support, query = [], []
         support_ids, query_ids = [], []
+        found: List[tuple] = []
         for c in range(self.n_way):
             spares = list(plan['spares'][c])
             for j, path in enumerate(plan['videos'][c]):
                 used, item = self._load_or_replace(
-                    path, plan['video_seeds'][c][j], spares, load)
+                    path, plan['video_seeds'][c][j], spares, load, found)
                 (support if j < k else query).append(item)
                 (support_ids if j < k else query_ids).append(used)
         sample = EpisodeDataSample(
@@ -365,7 +377,8 @@ class FewShotVideoDataset(Dataset):
                 video_ids=support_ids + query_ids,
                 n_way=self.n_way,
                 k_shot=self.k_shot,
-                n_query=self.n_query))
+                n_query=self.n_query,
+                **{BAD_VIDEOS_KEY: found}))
         sample.support_labels = torch.arange(self.n_way).repeat_interleave(k)
         sample.query_labels = torch.arange(
             self.n_way).repeat_interleave(self.n_query)
@@ -375,7 +388,7 @@ class FewShotVideoDataset(Dataset):
         clips, sample = self.build_episode(episode_id)
         shapes = {tuple(x.shape) for x in clips}
         if len(shapes) != 1:
-            raise ValueError(
+            raise InputError(
                 'All clips of an episode must have the same shape; the '
                 f'pipeline gave {sorted(shapes)}. End it with a fixed-size '
                 'crop or resize.')

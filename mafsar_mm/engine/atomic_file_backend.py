@@ -19,6 +19,8 @@ from typing import Union
 import mmengine
 from mmengine.fileio.backends import LocalBackend, register_backend
 
+from mafsar_mm.utils.workdir_lock import remove_stale_tmp_files
+
 
 def atomic_write(data: Union[bytes, str],
                  filepath: Union[str, Path],
@@ -56,6 +58,7 @@ def atomic_write(data: Union[bytes, str],
             os.remove(tmp)
         raise
     _fsync_dir(folder)
+    remove_stale_tmp_files(folder)  # only in a work dir this run locked
 
 
 def _fsync_dir(folder: str) -> None:

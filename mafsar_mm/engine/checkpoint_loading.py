@@ -29,6 +29,8 @@ import torch
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 
+from mafsar_mm.utils.errors import UserError
+
 #: Environment variable: ``0`` allows full unpickling of checkpoints that
 #: ``weights_only=True`` rejects (trusted files only); ``1`` (default)
 #: refuses.
@@ -38,7 +40,7 @@ _TYPE_TAG = '__mafsar_type__'
 _CKPT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint that cannot be used; the message says why and what to
     do."""
 
@@ -59,6 +61,13 @@ def _allow_full_unpickling(weights_only: Optional[bool]) -> bool:
         raise ValueError(f'{WEIGHTS_ONLY_ENV} must be 0 or 1, got '
                          f'{value!r}')
     return value == '0'
+
+
+def _first_line(exc: BaseException) -> str:
+    """``'Type: first line of the message'`` (just the type if the
+    message is empty, as for a bare ``EOFError``)."""
+    lines = str(exc).strip().splitlines()
+    return type(exc).__name__ + (f': {lines[0]}' if lines else '')
 
 
 def _unsafe_globals(filename: str) -> list:
@@ -98,6 +107,10 @@ def load_local_checkpoint(filename: str,
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint not found: {filename}')
+    if osp.getsize(filename) == 0:
+        raise CorruptCheckpointError(
+            f'{filename} is empty (0 bytes), not a torch checkpoint; it '
+            'was probably cut off while being copied or written.')
     try:
         return torch.load(
             filename, map_location=map_location, weights_only=True)
@@ -108,14 +121,13 @@ def load_local_checkpoint(filename: str,
             raise  # e.g. a CUDA checkpoint without CUDA: torch says so
         raise CorruptCheckpointError(
             f'{filename} is not a readable torch checkpoint (truncated or '
-            f'corrupt?): {type(e).__name__}: {str(e).splitlines()[0]}'
-        ) from None
+            f'corrupt?): {_first_line(e)}') from None
     if not _allow_full_unpickling(weights_only):
         found = _unsafe_globals(filename)
         raise UnsafeCheckpointError(
             f'{filename} cannot be loaded with torch.load(weights_only='
             f'True): it pickles types outside the allowed set '
-            f'({", ".join(found) or str(reason).splitlines()[0]}). '
+            f'({", ".join(found) or _first_line(reason)}). '
             'Checkpoints saved by mafsar_mm configs do not; this one was '
             'probably written by another tool or an older version. If you '
             f'trust the file, set {WEIGHTS_ONLY_ENV}=0 to load it with '

@@ -99,9 +99,9 @@ class EpisodeFeatureCache:
         Bad videos (unreadable, empty, too short) behave as in the plain
         path: with ``bad_video='replace'`` episodes use another video of
         the class (logged once, when first needed); with ``'error'`` (the
-        test default) a :class:`BadVideoError` names the file. Here it is
-        raised for any bad video of the split, before any episode runs,
-        and on every rank (the bad lists are gathered first, so no rank is
+        test default) a :class:`BadVideoError` names the file and counts
+        all bad videos of the split. Here it is raised for any bad video
+        of the split, before any episode runs, and on every rank (the bad lists are gathered first, so no rank is
         left waiting).
         """
         rank, world_size = get_dist_info()
@@ -125,9 +125,9 @@ class EpisodeFeatureCache:
                     self.bad[path] = reason
                 else:
                     good.append((path, label, clip))
-            if stop_early and self.bad:
-                break
-            if good:
+            # after a bad video nothing is encoded, but every video is
+            # still checked so the error counts all of them
+            if good and not (stop_early and self.bad):
                 self._encode(good)
         if world_size > 1:
             parts = all_gather_object((self.feats, self.bad))
@@ -138,7 +138,9 @@ class EpisodeFeatureCache:
             path = sorted(self.bad)[0]
             reason = self.bad[path]
             if len(self.bad) > 1:
-                reason += f' (and {len(self.bad) - 1} more bad videos)'
+                more = len(self.bad) - 1
+                reason += (f' (and {more} more bad '
+                           f'video{"s" if more > 1 else ""} in the list)')
             raise BadVideoError(path, reason)
         return self
 

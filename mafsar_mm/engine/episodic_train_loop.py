@@ -10,6 +10,8 @@ from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
+from mafsar_mm.datasets import log_batch_bad_videos
+
 
 def seed_everything(seed: int) -> None:
     """Seed ``random``, ``numpy.random`` and torch (all devices)."""
@@ -46,6 +48,8 @@ class EpisodicTrainLoop(IterBasedTrainLoop):
 
     - On resume the :class:`EpisodeSampler` continues its stream at
       ``iter * batch_size`` instead of loading the skipped episodes.
+    - Bad videos the workers of all ranks replaced are logged once per
+      run, by rank 0.
     - Before every iteration the global generators are seeded from
       ``(seed, rank, iter)``, so dropout and other model randomness at
       iteration ``i`` are the same in a run that was stopped and resumed
@@ -91,4 +95,5 @@ class EpisodicTrainLoop(IterBasedTrainLoop):
         seed = self.runner.seed if self.runner.seed is not None else 0
         state = np.random.SeedSequence([seed, self._rank, self._iter])
         seed_everything(int(state.generate_state(1)[0]))
+        log_batch_bad_videos(data_batch)  # once per run, from any worker
         super().run_iter(data_batch)

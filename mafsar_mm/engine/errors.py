@@ -1,10 +1,10 @@
 """Errors caused by inputs, not by bugs: the tools print their message
-(which says what to fix) without a stack trace."""
-from mafsar_mm.datasets import BadVideoError
-from mafsar_mm.models.utils import CLIPWeightsNotFoundError
-from .checkpoint_loading import CheckpointError
+(which says what to fix) without a stack trace (see
+:mod:`mafsar_mm.utils.errors`)."""
+from mafsar_mm.utils.errors import USER_ERROR_TYPES
 
-#: Exception types ``tools/train.py`` and ``tools/test.py`` report as one
-#: message (exit code 1): bad videos, missing CLIP weights, unusable
-#: checkpoints (corrupt, unsafe to unpickle, another architecture).
-USER_ERRORS = (BadVideoError, CLIPWeightsNotFoundError, CheckpointError)
+#: Exception types the tools report as one ``error: ...`` line (exit code
+#: 1): every :class:`~mafsar_mm.utils.errors.UserError` (bad videos and
+#: inputs, missing CLIP weights, unusable checkpoints, a busy work dir)
+#: and file-system errors (missing files, read-only or full disks).
+USER_ERRORS = USER_ERROR_TYPES

@@ -6,6 +6,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, ValLoop
 from torch.utils.data import DataLoader
 
+from mafsar_mm.datasets import log_batch_bad_videos
 from .episode_feature_cache import EpisodeFeatureCache
 
 
@@ -69,6 +70,12 @@ class _FeatureCacheLoop:
         if not self.feature_cache:
             return super().run()
         return run_cached(self, self.stage)
+
+    def run_iter(self, idx: int, data_batch) -> None:
+        """Log the batch's replaced bad videos once per run, then run
+        the iteration (plain path)."""
+        log_batch_bad_videos(data_batch)
+        super().run_iter(idx, data_batch)
 
 
 @LOOPS.register_module()

@@ -126,8 +126,8 @@ def test_bad_video_in_training_is_replaced_and_logged_once(
         tmp_path, video_split):
     split, bad = _split_with_bad_video(tmp_path, video_split, b'')
     ds = build(split, n_way=2, k_shot=5, n_query=1, test_mode=False)
-    with mock.patch('mafsar_mm.datasets.few_shot_video_dataset.print_log'
-                    ) as log:
+    with mock.patch('mafsar_mm.datasets.video_loading.print_log') as log, \
+            mock.patch('mafsar_mm.datasets.video_loading._logged', set()):
         for i in range(12):
             sample = ds[i]['data_samples']
             assert bad not in sample.video_ids

@@ -61,8 +61,9 @@ def test_cached_path_replaces_like_plain_path(synthetic_root, tmp_path,
     logged = []
     for cached in (True, False):
         dataset = _dataset(cfg, ann, bad_video='replace', num_episodes=4)
-        with mock.patch('mafsar_mm.datasets.few_shot_video_dataset.'
-                        'print_log') as log:
+        with mock.patch('mafsar_mm.datasets.video_loading.print_log') as \
+                log, mock.patch('mafsar_mm.datasets.video_loading._logged',
+                                set()):
             if cached:
                 cache = EpisodeFeatureCache(model, dataset).build()
                 samples = [cache.predict_episode(i) for i in range(4)]

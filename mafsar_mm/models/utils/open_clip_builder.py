@@ -19,6 +19,8 @@ from open_clip.pretrained import (download_pretrained, get_pretrained_cfg,
                                   list_pretrained_tags_by_model)
 from torch import Tensor
 
+from mafsar_mm.utils.errors import UserError
+
 #: A tiny randomly initialised CLIP (ViT visual tower, 2 layers, width 64,
 #: 64x64 input, 16x16 patches -> 16 patch tokens) for tests and quick
 #: starts. Same structure as ViT-B/32, nothing to download.
@@ -40,7 +42,7 @@ _OPENAI_EXTRA_KEYS = ('input_resolution', 'context_length', 'vocab_size',
                       'attn_mask')
 
 
-class CLIPWeightsNotFoundError(FileNotFoundError):
+class CLIPWeightsNotFoundError(UserError, FileNotFoundError):
     """Raised when the requested pretrained CLIP weights cannot be found or
     downloaded. The message says how to provide them locally."""
 

@@ -1,0 +1,138 @@
+"""Errors caused by inputs (not by bugs), and how the tools report them.
+
+Every error a user can fix by changing an input (a file, a config value, a
+command-line option, the work dir) derives from :class:`UserError`, and
+the command-line tools run their ``main`` through :func:`run_main`, which
+prints such an error as one ``error: ...`` line on stderr and exits with
+status 1. ``--debug`` on the command line or ``MAFSAR_DEBUG=1`` in the
+environment shows the stack trace instead. File-system errors (``OSError``:
+missing files, a read-only or full disk) are reported the same way.
+
+The exceptions survive process boundaries: they pickle with their
+attributes (multiprocessing, ``all_gather_object``) and can be rebuilt
+from their message alone, which is what PyTorch's DataLoader does with an
+exception raised in a worker (``torch/_utils.py``,
+``ExceptionWrapper.reraise``: ``exc_type(msg)``).
+"""
+import errno
+import os
+import re
+import sys
+from typing import Callable, Optional, Sequence
+
+#: Environment variable: ``1`` makes the tools show stack traces.
+DEBUG_ENV = 'MAFSAR_DEBUG'
+
+#: The text PyTorch puts between a worker's error and its traceback.
+_WORKER_TRACE = 'Original Traceback (most recent call last):'
+_QUALNAME = re.compile(r'^[A-Za-z_][\w.]*(Error|Exception|Warning)?: ')
+
+
+def _rebuild(cls: type, args: tuple, state: dict) -> BaseException:
+    """Recreate an exception without calling its ``__init__``."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
+class UserError(Exception):
+    """An input the user can fix; the message says what and how.
+
+    Subclasses may take any ``__init__`` arguments: pickling does not
+    call ``__init__`` (see :meth:`__reduce__`), but a subclass must also
+    accept its message as the only argument (see the module docstring).
+    """
+
+    def __reduce__(self):
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+class InputError(UserError, ValueError):
+    """A bad value in a config, annotation or class-name file, episode
+    setting or command-line option. A ``ValueError``, so callers that
+    catch ``ValueError`` keep working."""
+
+
+def is_debug(argv: Optional[Sequence[str]] = None) -> bool:
+    """Whether stack traces were asked for (``--debug`` in ``argv`` or
+    ``MAFSAR_DEBUG`` set to anything but ``0``/empty).
+
+    Args:
+        argv (Sequence[str], optional): Command-line arguments. Defaults
+            to None (``sys.argv[1:]``).
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    return '--debug' in argv or os.environ.get(DEBUG_ENV, '0').strip() not in (
+        '', '0')
+
+
+def _os_error_line(exc: OSError) -> str:
+    if exc.strerror is None or exc.filename is None:
+        return str(exc)
+    line = f'{exc.strerror}: {exc.filename}'
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        line += ' (free some space or choose another --work-dir/output)'
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        line += ' (choose a writable --work-dir/output)'
+    return line
+
+
+def format_error(exc: BaseException) -> str:
+    """The one-line message of a user error.
+
+    An exception re-raised by the DataLoader carries the worker's
+    traceback in its message; only the original message is kept.
+
+    Args:
+        exc (BaseException): The error.
+
+    Returns:
+        str: One line (newlines joined with spaces).
+    """
+    if isinstance(exc, OSError) and not isinstance(exc, UserError):
+        text = _os_error_line(exc)
+    else:
+        text = str(exc)
+    if _WORKER_TRACE in text:
+        lines = [line for line in text.split(_WORKER_TRACE, 1)[1].splitlines()
+                 if line.strip() and not line.startswith(' ')]
+        if lines:
+            text = _QUALNAME.sub('', lines[-1], count=1)
+    return ' '.join(text.split()) or type(exc).__name__
+
+
+#: What :func:`run_main` reports as one line.
+USER_ERROR_TYPES = (UserError, OSError)
+
+
+def run_main(main: Callable[[], Optional[int]],
+             argv: Optional[Sequence[str]] = None) -> int:
+    """Run a tool's ``main`` and turn user errors into one line.
+
+    Args:
+        main (callable): The tool's entry point; returns an exit status or
+            None (0).
+        argv (Sequence[str], optional): The tool's arguments, searched for
+            ``--debug``. Defaults to None (``sys.argv[1:]``).
+
+    Returns:
+        int: ``main``'s status, or 1 after a user error (printed as
+        ``error: <message>`` on stderr). With ``--debug`` or
+        ``MAFSAR_DEBUG=1`` the error propagates with its stack trace.
+    """
+    try:
+        return main() or 0
+    except USER_ERROR_TYPES as exc:
+        if is_debug(argv):
+            raise
+        print(f'error: {format_error(exc)}', file=sys.stderr, flush=True)
+        return 1
+
+
+def add_debug_argument(parser) -> None:
+    """Add ``--debug`` (show stack traces) to an ``argparse`` parser."""
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help=f'show the stack trace of errors (also: {DEBUG_ENV}=1)')
