@@ -19,7 +19,6 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
@@ -27,6 +26,8 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from torch import Tensor
+
+from mafsar_mm.utils.errors import InputError
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
                     '.mpeg', '.flv', '.wmv', '.3gp', '.ogv')
@@ -69,11 +70,11 @@ def support_from_dir(
         class_name = name.replace('_', ' ') if underscores_to_spaces \
             else name
         if class_name in support:
-            raise ValueError(f'Two folders of {root} give the class name '
+            raise InputError(f'Two folders of {root} give the class name '
                              f'{class_name!r}.')
         support[class_name] = _video_files(folder)
     if not support:
-        raise ValueError(
+        raise InputError(
             f'Support directory {root} has no sub-folders; expected one '
             'sub-folder per class holding that class\'s videos.')
     return support
@@ -102,7 +103,7 @@ def support_from_list(path: str) -> 'OrderedDict[str, List[str]]':
             parts = line.split('\t')
             if len(parts) != 2 or not parts[0].strip() \
                     or not parts[1].strip():
-                raise ValueError(
+                raise InputError(
                     f'{path}:{lineno}: expected `<video path><TAB><class '
                     f'name>`, got {line!r}')
             video, name = parts[0].strip(), parts[1].strip()
@@ -119,15 +120,16 @@ def check_support(support: Dict[str, Sequence[str]]) -> None:
         support (dict[str, Sequence[str]]): Class name -> video paths.
 
     Raises:
-        ValueError: On a class without videos or fewer than 2 classes.
+        InputError: On a class without videos or fewer than 2 classes
+            (a ``ValueError``).
     """
     empty = [name for name, videos in support.items() if len(videos) == 0]
     if empty:
-        raise ValueError(
+        raise InputError(
             f'Support classes without any video: {empty}. Every class '
             'needs at least one support video.')
     if len(support) < 2:
-        raise ValueError(
+        raise InputError(
             f'Few-shot inference needs at least 2 support classes, got '
             f'{len(support)} ({list(support)}).')
 
@@ -168,12 +170,15 @@ class FewShotInferencer:
         elif isinstance(config, dict) and not isinstance(config, Config):
             config = Config(config)
         if batch_size < 1:
-            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+            raise InputError(f'batch_size must be >= 1, got {batch_size}')
         self.cfg = config
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.seed = seed
         pipeline = self._test_pipeline(config)
+        #: Fewest frames a video needs, as for the test dataset.
+        self.min_frames = int(
+            config.test_dataloader.dataset.get('min_frames', 1))
         init_default_scope(config.get('default_scope', 'mmaction'))
         self.pipeline = Compose([
             TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline
@@ -212,7 +217,7 @@ class FewShotInferencer:
         except (AttributeError, KeyError):
             pipeline = None
         if not pipeline:
-            raise ValueError(
+            raise InputError(
                 'The config has no test pipeline '
                 '(cfg.test_dataloader.dataset.pipeline); the inferencer '
                 'decodes videos with it. Use a config with a '
@@ -230,28 +235,19 @@ class FewShotInferencer:
 
         Raises:
             FileNotFoundError: If ``path`` does not exist.
-            RuntimeError: If the video cannot be decoded (names the file).
+            BadVideoError: If the video cannot be decoded or has fewer
+                frames than the test dataset's ``min_frames`` (the
+                dataset's check and message; a ``RuntimeError``).
         """
-        from mafsar_mm.datasets.few_shot_video_dataset import \
-            seeded_global_rngs
+        from mafsar_mm.datasets import decode_clip
         if not osp.isfile(path):
             raise FileNotFoundError(f'Video not found: {path}')
-        results = dict(filename=path, label=-1, start_index=0, modality='RGB')
-        try:
-            with seeded_global_rngs(self.seed):
-                results = self.pipeline(results)
-        except Exception as e:  # decord and transforms raise many types
-            raise RuntimeError(f'Cannot read video {path}: '
-                               f'{type(e).__name__}: {e}') from e
-        if results.get('total_frames', 1) < 1:
-            raise RuntimeError(f'Cannot read video {path}: it has no '
-                               'frames.')
-        imgs = results['imgs'] if 'imgs' in results else results['inputs']
-        imgs = torch.as_tensor(np.ascontiguousarray(imgs))
+        # the dataset's checks and message (BadVideoError, min_frames)
+        imgs = decode_clip(self.pipeline, path, self.seed, self.min_frames)
         if imgs.dim() == 5 and imgs.shape[0] == 1:
             imgs = imgs[0]  # [1, C, T, H, W] -> [C, T, H, W]
         if imgs.dim() != 4:
-            raise ValueError(
+            raise InputError(
                 'The test pipeline must give one NCTHW clip per video '
                 f"(FormatShape('NCTHW'), num_clips=1); got shape "
                 f'{tuple(imgs.shape)} for {path}')
@@ -262,7 +258,7 @@ class FewShotInferencer:
         clips = [self.load_clip(p) for p in paths]
         shapes = {tuple(c.shape) for c in clips}
         if len(shapes) != 1:
-            raise ValueError(
+            raise InputError(
                 'The test pipeline gave clips of different shapes '
                 f'{sorted(shapes)}; end it with a fixed-size crop or '
                 'resize.')
@@ -353,7 +349,7 @@ class FewShotInferencer:
             queries = [queries]
         queries = [str(q) for q in queries]
         if not queries:
-            raise ValueError('No query videos given.')
+            raise InputError('No query videos given.')
         class_names = list(support)
         paths = [p for name in class_names for p in support[name]]
         labels = [
@@ -364,7 +360,7 @@ class FewShotInferencer:
         support_clips = self._load_clips(paths)
         query_clips = self._load_clips(queries)
         if support_clips.shape[1:] != query_clips.shape[1:]:
-            raise ValueError('Support and query clips differ in shape: '
+            raise InputError('Support and query clips differ in shape: '
                              f'{tuple(support_clips.shape[1:])} vs '
                              f'{tuple(query_clips.shape[1:])}.')
 

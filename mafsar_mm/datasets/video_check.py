@@ -127,7 +127,7 @@ def check_paths(paths: Sequence[str],
 
 
 def parse_annotation_line(line: str) -> Optional[Tuple[str, str]]:
-    """Split ``'<path> <label...>'`` into path and the rest.
+    """Split ``'<path> <label>'`` into path and label text.
 
     The path may contain spaces (Kinetics class folders do), so the label
     is taken as the last whitespace-separated field.
@@ -137,15 +137,50 @@ def parse_annotation_line(line: str) -> Optional[Tuple[str, str]]:
 
     Returns:
         tuple[str, str] | None: ``(path, label text)``, or None for a
-        blank line. A line with one field gives ``(path, '')``.
+        blank line. A line with one field gives ``(path, '')``; the label
+        text is not checked (see :func:`check_line`).
     """
     text = line.strip()
     if not text:
         return None
     parts = text.rsplit(maxsplit=1)
-    if len(parts) == 1 or not parts[1].lstrip('-').isdigit():
+    if len(parts) == 1:
         return text, ''
     return parts[0], parts[1]
+
+
+def read_num_classes(class_name_file: str) -> int:
+    """Number of labels a class-name file names (one name per line, line
+    i naming label i; trailing blank lines ignored)."""
+    with open(class_name_file, encoding='utf-8') as f:
+        names = [line.strip() for line in f]
+    while names and not names[-1]:
+        names.pop()
+    return len(names)
+
+
+def check_line(path: str, label: str,
+               num_classes: Optional[int] = None) -> Optional[str]:
+    """What is wrong with the label part of an annotation line.
+
+    Args:
+        path (str): The path part.
+        label (str): The label text ('' when the line has one field).
+        num_classes (int, optional): Labels must be below this. Defaults
+            to None (not checked).
+
+    Returns:
+        str | None: None for a good line, else which part is wrong.
+    """
+    if not label:
+        return 'no label (expected `<video path> <label>`)'
+    if not label.lstrip('-').isdigit():
+        return f'label {label!r} is not an integer'
+    value = int(label)
+    if value < 0 or (num_classes is not None and value >= num_classes):
+        limit = f'0..{num_classes - 1}' if num_classes else '>= 0'
+        return f'label {value} is out of range (labels are {limit})'
+    return None
 
 
 @dataclass
@@ -153,14 +188,20 @@ class CheckResult:
     """Outcome of :func:`check_annotation`.
 
     Args:
-        total (int): Annotation lines checked.
-        good_lines (list[str]): The usable lines, in file order.
-        bad (list[tuple[str, str]]): ``(path as written, reason)``.
+        total (int): Annotation lines checked (blank lines excluded).
+        good_lines (list[str]): The usable lines, in file order, each
+            video once.
+        bad (list[tuple[str, str]]): ``(path as written, reason)`` of the
+            videos that cannot be used.
+        bad_lines (list[tuple[int, str, str]]): ``(line number, line,
+            reason)`` of lines whose label is missing, not an integer or
+            out of range, and of repeated videos.
         out_file (str, optional): Where the clean file was written.
     """
     total: int = 0
     good_lines: List[str] = field(default_factory=list)
     bad: List[Tuple[str, str]] = field(default_factory=list)
+    bad_lines: List[Tuple[int, str, str]] = field(default_factory=list)
     out_file: Optional[str] = None
 
 
@@ -169,8 +210,11 @@ def check_annotation(ann_file: str,
                      min_frames: int = 8,
                      workers: int = 1,
                      out_file: Optional[str] = None,
-                     progress: bool = True) -> CheckResult:
-    """Check every video of an MMAction2 annotation file.
+                     progress: bool = True,
+                     num_classes: Optional[int] = None) -> CheckResult:
+    """Check every line of an MMAction2 annotation file: its label (an
+    integer, below ``num_classes``), that its video is listed once, and
+    that the video can be used.
 
     Args:
         ann_file (str): Lines of ``<path> <label>``; paths are relative to
@@ -181,32 +225,57 @@ def check_annotation(ann_file: str,
         out_file (str, optional): Write the usable lines here. Defaults to
             None (nothing written).
         progress (bool): Show a progress bar. Defaults to True.
+        num_classes (int, optional): Number of labels of the class-name
+            file. Defaults to None (the range is not checked).
 
     Returns:
-        CheckResult: Usable lines and ``(path, reason)`` of the others.
+        CheckResult: Usable lines, bad videos and bad lines.
+
+    Raises:
+        FileNotFoundError: If ``ann_file`` does not exist.
     """
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'Annotation file not found: {ann_file}')
     with open(ann_file, encoding='utf-8') as f:
         lines = [line.rstrip('\r\n') for line in f]
-    entries = []
-    for line in lines:
-        parsed = parse_annotation_line(line)
-        if parsed is not None:
-            entries.append((line.strip(), parsed[0]))
 
     def full(path: str) -> str:
-        return path if osp.isabs(path) else osp.join(video_root, path)
+        path = path if osp.isabs(path) else osp.join(video_root, path)
+        return osp.normpath(path)
 
-    bad_paths = check_paths([full(p) for _, p in entries],
+    result = CheckResult()
+    entries = []  # (line, path, line is fine apart from the video)
+    first_seen: Dict[str, Tuple[int, str]] = {}
+    for lineno, line in enumerate(lines, 1):
+        parsed = parse_annotation_line(line)
+        if parsed is None:
+            continue
+        result.total += 1
+        path, label = parsed
+        problem = check_line(path, label, num_classes)
+        repeated = problem is None and full(path) in first_seen
+        if repeated:
+            first, first_label = first_seen[full(path)]
+            problem = (f'duplicate of line {first}' if label == first_label
+                       else f'the video is also on line {first}, with '
+                       f'label {first_label}')
+        elif problem is None:
+            first_seen[full(path)] = (lineno, label)
+        if problem is not None:
+            result.bad_lines.append((lineno, line.strip(), problem))
+        if not repeated:  # a repeated video is checked on its first line
+            entries.append((line.strip(), path, problem is None))
+
+    bad_paths = check_paths([full(p) for _, p, _ in entries],
                             min_frames=min_frames,
                             workers=workers,
                             progress=progress,
                             desc=osp.basename(ann_file))
-    result = CheckResult(total=len(entries))
-    for line, path in entries:
+    for line, path, line_ok in entries:
         reason = bad_paths.get(full(path))
         if reason:
             result.bad.append((path, reason))
-        else:
+        elif line_ok:
             result.good_lines.append(line)
     if out_file:
         out_dir = osp.dirname(osp.abspath(out_file))

@@ -50,6 +50,21 @@ def load_synthetic():
     return synthetic
 
 
+def load_errors():
+    """:mod:`mafsar_mm.utils.errors` (one-line error reports), loaded by
+    path like :func:`load_synthetic` (it imports only the standard
+    library)."""
+    repo = osp.join(osp.dirname(osp.realpath(__file__)), '..', '..')
+    path = osp.join(repo, 'mafsar_mm', 'utils', 'errors.py')
+    if not osp.isfile(path):
+        from mafsar_mm.utils import errors
+        return errors
+    spec = importlib.util.spec_from_file_location('_mafsar_mm_errors', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def parse_args(argv=None):
     """Command-line arguments."""
     parser = argparse.ArgumentParser(
@@ -79,6 +94,8 @@ def parse_args(argv=None):
     parser.add_argument('--list-classes', action='store_true',
                         help='print the classes with split and pair, then '
                         'exit')
+    parser.add_argument('--debug', action='store_true',
+                        help='show stack traces of errors')
     return parser.parse_args(argv)
 
 
@@ -139,4 +156,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(load_errors().run_main(main))

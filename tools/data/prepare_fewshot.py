@@ -63,6 +63,8 @@ def parse_args(argv=None):
                         default=fewshot_splits.MIN_VIDEOS_5SHOT,
                         help='warn for classes with fewer videos (default: '
                         '6 = 5 support + 1 query of a 5-shot episode)')
+    parser.add_argument('--debug', action='store_true',
+                        help='show stack traces of errors')
     return parser.parse_args(argv)
 
 
@@ -91,4 +93,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mafsar_mm.utils.errors import run_main
+    sys.exit(run_main(main))

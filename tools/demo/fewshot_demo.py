@@ -36,6 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=5,
         help='classes to print per query (default: 5)')
     parser.add_argument('--out', help='write all results as JSON here')
+    parser.add_argument(
+        '--debug', action='store_true', help='show stack traces of errors')
     return parser.parse_args(argv)
 
 
@@ -48,19 +50,22 @@ def format_result(result: dict, topk: int) -> str:
 
 
 def main(argv=None) -> int:
-    """Run the demo."""
+    """Run the demo; a user error (missing or bad file, bad video,
+    unusable checkpoint) is printed as one line and gives status 1 (see
+    :func:`mafsar_mm.utils.errors.run_main`)."""
+    from mafsar_mm.utils.errors import run_main
+    return run_main(lambda: _run(argv), argv)
+
+
+def _run(argv=None) -> int:
     args = parse_args(argv)
     if args.topk < 1:
         print('error: --topk must be >= 1', file=sys.stderr)
         return 2
     from mafsar_mm.apis import FewShotInferencer
-    try:
-        inferencer = FewShotInferencer(
-            args.config, args.checkpoint, device=args.device)
-        results = inferencer(args.support, args.query)
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    inferencer = FewShotInferencer(
+        args.config, args.checkpoint, device=args.device)
+    results = inferencer(args.support, args.query)
     for result in results:
         print(format_result(result, args.topk))
     if args.out:
