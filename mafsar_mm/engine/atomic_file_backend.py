@@ -53,9 +53,12 @@ def atomic_write(data: Union[bytes, str],
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, filepath)
-    except BaseException:
+    except BaseException as e:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.strerror and not e.filename:
+            # e.g. a full disk: say which file could not be written
+            raise OSError(e.errno, e.strerror, filepath) from e
         raise
     _fsync_dir(folder)
     remove_stale_tmp_files(folder)  # only in a work dir this run locked

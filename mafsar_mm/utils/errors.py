@@ -68,9 +68,9 @@ def is_debug(argv: Optional[Sequence[str]] = None) -> bool:
 
 
 def _os_error_line(exc: OSError) -> str:
-    if exc.strerror is None or exc.filename is None:
+    if exc.strerror is None:
         return str(exc)
-    line = f'{exc.strerror}: {exc.filename}'
+    line = exc.strerror + (f': {exc.filename}' if exc.filename else '')
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         line += ' (free some space or choose another --work-dir/output)'
     elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):

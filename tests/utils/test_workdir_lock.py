@@ -1,0 +1,108 @@
+"""One run per work dir; stale locks and temporary files are cleaned."""
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+from unittest import mock
+
+import pytest
+
+from mafsar_mm.engine import atomic_write
+from mafsar_mm.utils.workdir_lock import (LOCK_NAME, WorkDirLock,
+                                          WorkDirLockedError, claim_work_dir)
+
+TMP = '.iter_4.pth.0123456789ab.tmp'
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(['true'])
+    proc.wait()
+    return proc.pid
+
+
+def _write_lock(work_dir, **owner):
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, LOCK_NAME), 'w') as f:
+        json.dump(owner, f)
+
+
+def test_second_run_is_refused_naming_the_first(tmp_path):
+    work_dir = str(tmp_path / 'run')
+    with WorkDirLock(work_dir) as lock:
+        owner = json.load(open(lock.path))
+        assert owner['pid'] == os.getpid()
+        assert owner['host'] == socket.gethostname()
+        with pytest.raises(WorkDirLockedError) as info:
+            WorkDirLock(work_dir).acquire()
+        message = str(info.value)
+        assert f'in use by another run (pid {os.getpid()} on ' \
+            f'{socket.gethostname()}, started {owner["started"]}' in message
+        assert osp.join(work_dir, LOCK_NAME) in message
+    assert not osp.exists(osp.join(work_dir, LOCK_NAME))
+    WorkDirLock(work_dir).acquire().release()  # free again
+
+
+def test_lock_of_a_dead_process_is_taken_over(tmp_path):
+    work_dir = str(tmp_path / 'run')
+    pid = _dead_pid()
+    _write_lock(work_dir, pid=pid, host=socket.gethostname(),
+                started='earlier', command='python tools/train.py x')
+    with mock.patch('mafsar_mm.utils.workdir_lock.print_log') as log:
+        lock = WorkDirLock(work_dir).acquire()
+    try:
+        assert json.load(open(lock.path))['pid'] == os.getpid()
+        assert log.call_args.args[0].startswith(
+            f'Taking over the work dir {work_dir} from a run that is gone '
+            f'(pid {pid} on ')
+    finally:
+        lock.release()
+
+
+def test_reused_pid_is_stale_but_other_hosts_are_not(tmp_path):
+    work_dir = str(tmp_path / 'run')
+    # our own pid, but a process start time that is not ours: pid reuse
+    _write_lock(work_dir, pid=os.getpid(), host=socket.gethostname(),
+                proc_start=1.0)
+    WorkDirLock(work_dir).acquire().release()
+    _write_lock(work_dir, pid=_dead_pid(), host='another-machine')
+    with pytest.raises(WorkDirLockedError, match='on another-machine'):
+        WorkDirLock(work_dir).acquire()
+
+
+def test_unwritable_work_dir_is_one_error():
+    with pytest.raises(WorkDirLockedError,
+                       match='Cannot create the work dir /sys/mafsar_x'):
+        WorkDirLock('/sys/mafsar_x').acquire()
+
+
+def test_stale_tmp_files_removed_at_start_and_after_a_save(tmp_path):
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    (work_dir / TMP).write_bytes(b'x' * 100)
+    (work_dir / 'iter_4.pth').write_bytes(b'ckpt')
+    (work_dir / 'notes.tmp').write_text('mine')
+    lock = claim_work_dir(str(work_dir))
+    try:
+        assert sorted(os.listdir(work_dir)) == sorted(
+            [LOCK_NAME, 'iter_4.pth', 'notes.tmp'])
+        # a leftover appearing later (e.g. another rank's crash) goes with
+        # the next successful save
+        (work_dir / '.iter_6.pth.abcdef012345.tmp').write_bytes(b'x')
+        atomic_write(b'new', str(work_dir / 'iter_8.pth'))
+        assert sorted(os.listdir(work_dir)) == sorted(
+            [LOCK_NAME, 'iter_4.pth', 'iter_8.pth', 'notes.tmp'])
+    finally:
+        lock.release()
+    # a folder this process does not own keeps its files
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / TMP).write_bytes(b'x')
+    atomic_write(b'new', str(other / 'iter_8.pth'))
+    assert sorted(os.listdir(other)) == [TMP, 'iter_8.pth']
+
+
+def test_only_rank_0_locks(tmp_path, monkeypatch):
+    monkeypatch.setenv('RANK', '1')
+    assert claim_work_dir(str(tmp_path / 'run')) is None
+    assert not osp.exists(tmp_path / 'run' / LOCK_NAME)
