@@ -12,6 +12,7 @@ from random_checkpoint import save_random_checkpoint
 import mafsar_mm  # noqa: F401
 from mafsar_mm.apis import (FewShotInferencer, support_from_dir,
                             support_from_list)
+from mafsar_mm.datasets import BadVideoError
 
 
 @pytest.fixture(scope='module')
@@ -138,7 +139,7 @@ def test_error_messages(setup, tmp_path):
         inferencer(support, [missing])
     broken = tmp_path / 'broken.mp4'
     broken.write_bytes(b'this is not a video')
-    with pytest.raises(RuntimeError, match='broken.mp4'):
+    with pytest.raises(BadVideoError, match='broken.mp4'):
         inferencer(support, [str(broken)])
     empty = dict(support, **{'waving hands': []})
     with pytest.raises(ValueError, match='waving hands'):
@@ -154,6 +155,26 @@ def test_error_messages(setup, tmp_path):
         inferencer(str(tmp_path / 'sup'), queries)
     with pytest.raises(FileNotFoundError, match='Support set not found'):
         inferencer(str(tmp_path / 'absent'), queries)
+
+
+def test_short_video_gets_the_dataset_check_and_message(setup, tmp_path):
+    from conftest import write_video
+    inferencer, dataset = setup['inferencer'], setup['dataset']
+    min_frames = dataset.min_frames
+    assert inferencer.min_frames == min_frames > 4
+    short = str(tmp_path / 'short.mp4')
+    write_video(short, num_frames=4)
+    with pytest.raises(BadVideoError) as from_dataset:
+        dataset.load_video(short, seed=0)
+    with pytest.raises(BadVideoError) as from_inferencer:
+        inferencer.load_clip(short)
+    assert str(from_inferencer.value) == str(from_dataset.value)
+    assert from_inferencer.value.reason == (
+        f'4 frames, fewer than min_frames={min_frames}')
+    support, queries, _ = _episode_support(dataset)
+    first = next(iter(support))
+    with pytest.raises(BadVideoError, match='short.mp4: 4 frames'):
+        inferencer(dict(support, **{first: [short]}), queries)
 
 
 def test_config_without_test_pipeline(setup):

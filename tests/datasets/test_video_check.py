@@ -114,3 +114,43 @@ def test_check_videos_tool(videos, tmp_path, capsys, monkeypatch):
     assert 'BAD short.mp4: too short' in text
     assert '3 videos checked: 1 good, 2 bad' in text
     assert out.read_text() == 'a b/good.mp4 0\n'
+
+
+def test_check_videos_checks_the_whole_line(videos, tmp_path, capsys,
+                                            monkeypatch):
+    root, _ = videos
+    ann = tmp_path / 'val.txt'
+    ann.write_text('a b/good.mp4 0\nshort.mp4 zero\nshort.mp4\n'
+                   'short.mp4 5\n./a b/good.mp4 0\n')
+    (tmp_path / 'classes.txt').write_text('run\njump\nswim\n')
+    out = tmp_path / 'val_clean.txt'
+    main = runpy.run_path(TOOL)['main']
+    monkeypatch.delenv('MAFSAR_DEBUG', raising=False)
+    status = main([
+        str(ann), '--video-root', root, '--min-frames', '3', '--workers',
+        '1', '--out',
+        str(out), '--no-progress'
+    ])
+    assert status == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f'labels checked against {tmp_path / "classes.txt"} (3 classes)',
+        "BAD LINE 2 (short.mp4 zero): label 'zero' is not an integer",
+        'BAD LINE 3 (short.mp4): no label (expected `<video path> '
+        '<label>`)',
+        'BAD LINE 4 (short.mp4 5): label 5 is out of range (labels are '
+        '0..2)',
+        'BAD LINE 5 (./a b/good.mp4 0): duplicate of line 1',
+        '5 videos checked: 1 good, 4 bad (4 bad lines, 0 bad videos)',
+        f'wrote 1 lines to {out}',
+    ]
+    assert out.read_text() == 'a b/good.mp4 0\n'
+
+
+def test_check_videos_missing_list_is_one_line(tmp_path, capsys,
+                                               monkeypatch):
+    monkeypatch.delenv('MAFSAR_DEBUG', raising=False)
+    missing = str(tmp_path / 'nope.txt')
+    assert runpy.run_path(TOOL)['main']([missing, '--no-progress']) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f'error: Annotation file not found: {missing}\n'
+    assert captured.out == ''

@@ -89,3 +89,28 @@ def test_cached_path_replaces_like_plain_path(synthetic_root, tmp_path,
         assert ours.video_ids == plain.video_ids
         assert torch.allclose(ours.pred_scores, plain.pred_scores, atol=1e-5)
         assert torch.equal(ours.pred_labels, plain.pred_labels)
+
+
+def test_cached_error_counts_every_bad_video(synthetic_root, tmp_path):
+    """Five bad videos in five encoder batches: the message counts all of
+    them, not only those of the first batch."""
+    lines = open(osp.join(synthetic_root, 'test.txt')).read().split('\n')
+    labels = sorted({int(ln.split()[1]) for ln in lines if ln})[:5]
+    keep = [ln for ln in lines if ln and int(ln.split()[1]) in labels]
+    bad = []
+    for label in labels:
+        path = str(tmp_path / f'broken_{label}.mp4')
+        open(path, 'wb').close()
+        bad.append(f'{path} {label}')
+    ann = str(tmp_path / 'test_bad.txt')
+    with open(ann, 'w') as f:
+        f.write('\n'.join(bad + keep) + '\n')
+    cfg = micro_config(synthetic_root, str(tmp_path))
+    model = MODELS.build(cfg.model).eval()
+    dataset = _dataset(cfg, ann)
+    first = sorted(b.split()[0] for b in bad)[0]
+    with pytest.raises(BadVideoError) as info:
+        EpisodeFeatureCache(model, dataset, batch_size=2).build()
+    assert info.value.path == first
+    assert info.value.reason.endswith(
+        ' (and 4 more bad videos in the list)')
