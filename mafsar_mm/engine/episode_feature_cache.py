@@ -101,8 +101,8 @@ class EpisodeFeatureCache:
         the class (logged once, when first needed); with ``'error'`` (the
         test default) a :class:`BadVideoError` names the file and counts
         all bad videos of the split. Here it is raised for any bad video
-        of the split, before any episode runs, and on every rank (the bad lists are gathered first, so no rank is
-        left waiting).
+        of the split, before any episode runs, and on every rank (the bad
+        lists are gathered first, so no rank is left waiting).
         """
         rank, world_size = get_dist_info()
         stop_early = self.dataset.bad_video == 'error'

@@ -63,8 +63,8 @@ def is_debug(argv: Optional[Sequence[str]] = None) -> bool:
             to None (``sys.argv[1:]``).
     """
     argv = sys.argv[1:] if argv is None else argv
-    return '--debug' in argv or os.environ.get(DEBUG_ENV, '0').strip() not in (
-        '', '0')
+    return '--debug' in argv or os.environ.get(DEBUG_ENV,
+                                               '0').strip() not in ('', '0')
 
 
 def _os_error_line(exc: OSError) -> str:
@@ -95,8 +95,10 @@ def format_error(exc: BaseException) -> str:
     else:
         text = str(exc)
     if _WORKER_TRACE in text:
-        lines = [line for line in text.split(_WORKER_TRACE, 1)[1].splitlines()
-                 if line.strip() and not line.startswith(' ')]
+        lines = [
+            line for line in text.split(_WORKER_TRACE, 1)[1].splitlines()
+            if line.strip() and not line.startswith(' ')
+        ]
         if lines:
             text = _QUALNAME.sub('', lines[-1], count=1)
     return ' '.join(text.split()) or type(exc).__name__

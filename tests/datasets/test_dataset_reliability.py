@@ -29,11 +29,12 @@ def test_duplicated_list_gives_no_repeated_file(tmp_path, video_split):
     lines = [f'{p} {label}' for p, label in zip(lines[::2], lines[1::2])]
     ann = _write_list(tmp_path, lines + lines)  # `cat list list`
     split = dict(video_split, ann_file=ann)
-    with mock.patch('mafsar_mm.datasets.few_shot_video_dataset.print_log'
-                    ) as log:
+    with mock.patch(
+            'mafsar_mm.datasets.few_shot_video_dataset.print_log') as log:
         ds = build(split, n_way=3, k_shot=2, n_query=1)
-    warnings = [c.args[0] for c in log.call_args_list
-                if 'more than once' in c.args[0]]
+    warnings = [
+        c.args[0] for c in log.call_args_list if 'more than once' in c.args[0]
+    ]
     assert warnings == [
         f'{ann}: 36 videos are listed more than once (36 extra lines, e.g. '
         f'{osp.normpath(osp.join(video_split["data_root"], "c0_v0.mp4"))})'
@@ -50,16 +51,18 @@ def test_duplicated_list_gives_no_repeated_file(tmp_path, video_split):
 def test_duplicates_are_an_error_in_strict_mode(tmp_path, video_split):
     lines = ['c0_v0.mp4 0', 'c0_v1.mp4 0', './c0_v0.mp4 0', 'c1_v0.mp4 1']
     split = dict(video_split, ann_file=_write_list(tmp_path, lines))
-    with pytest.raises(InputError, match='1 videos are listed more than '
-                       r'once \(1 extra lines'):
+    with pytest.raises(
+            InputError,
+            match='1 videos are listed more than '
+            r'once \(1 extra lines'):
         build(split, n_way=1, k_shot=1, n_query=1, duplicates='error')
 
 
 def test_one_video_under_two_labels_is_an_error(tmp_path, video_split):
     lines = ['c0_v0.mp4 0', 'c0_v1.mp4 0', 'c0_v0.mp4 1', 'c1_v0.mp4 1']
     split = dict(video_split, ann_file=_write_list(tmp_path, lines))
-    with pytest.raises(InputError,
-                       match='c0_v0.mp4 is listed with labels 0 and 1'):
+    with pytest.raises(
+            InputError, match='c0_v0.mp4 is listed with labels 0 and 1'):
         build(split, n_way=1, k_shot=1, n_query=1)
 
 
@@ -100,9 +103,10 @@ def test_bad_video_logged_once_across_workers(tmp_path, video_split):
         with open(logged, 'a') as f:
             f.write(message + '\n')
 
-    loader = DataLoader(ds, batch_size=1, num_workers=2,
-                        collate_fn=lambda batch: dict(
-                            data_samples=[b['data_samples'] for b in batch]))
+    def collate(batch):
+        return dict(data_samples=[b['data_samples'] for b in batch])
+
+    loader = DataLoader(ds, batch_size=1, num_workers=2, collate_fn=collate)
     reported = 0
     with mock.patch('mafsar_mm.datasets.video_loading.print_log',
                     log_to_file), \

@@ -44,13 +44,13 @@ def _run_tool(tool, args, capsys, monkeypatch):
 
 
 def _env():
-    return dict(os.environ, OMP_NUM_THREADS='1',
-                PYTHONPATH=REPO + os.pathsep + os.environ.get(
-                    'PYTHONPATH', ''))
+    return dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
 
 
-def test_test_tool_errors_are_one_line(setup, tmp_path, capsys,
-                                       monkeypatch):
+def test_test_tool_errors_are_one_line(setup, tmp_path, capsys, monkeypatch):
     work = ['--work-dir', str(tmp_path)]
     code, err = _run_tool(TEST, [setup['config'], setup['empty']] + work,
                           capsys, monkeypatch)
@@ -63,8 +63,9 @@ def test_test_tool_errors_are_one_line(setup, tmp_path, capsys,
     assert (code, err) == (1, f'error: Checkpoint not found: {missing}\n')
 
 
-def test_bad_video_on_the_uncached_path_with_workers(
-        setup, synthetic_root, tmp_path, capsys, monkeypatch):
+def test_bad_video_on_the_uncached_path_with_workers(setup, synthetic_root,
+                                                     tmp_path, capsys,
+                                                     monkeypatch):
     bad = str(tmp_path / 'broken.mp4')
     open(bad, 'wb').close()
     lines = open(osp.join(synthetic_root, 'test.txt')).read().splitlines()
@@ -85,11 +86,13 @@ def test_bad_video_on_the_uncached_path_with_workers(
 def test_demo_with_an_empty_checkpoint(setup, synthetic_root, capsys,
                                        monkeypatch):
     monkeypatch.delenv('MAFSAR_DEBUG', raising=False)
-    video = osp.join(synthetic_root, open(osp.join(
-        synthetic_root, 'test.txt')).readline().split()[0])
+    video = osp.join(
+        synthetic_root,
+        open(osp.join(synthetic_root, 'test.txt')).readline().split()[0])
     status = runpy.run_path(DEMO)['main']([
         '--config', setup['config'], '--checkpoint', setup['empty'],
-        '--support', str(setup['root']), '--query', video
+        '--support',
+        str(setup['root']), '--query', video
     ])
     assert status == 1
     assert capsys.readouterr().err == (
@@ -98,15 +101,18 @@ def test_demo_with_an_empty_checkpoint(setup, synthetic_root, capsys,
         'written.\n')
 
 
-def test_train_refuses_a_busy_work_dir(setup, tmp_path, capsys,
-                                      monkeypatch):
+def test_train_refuses_a_busy_work_dir(setup, tmp_path, capsys, monkeypatch):
     work_dir = tmp_path / 'busy'
     work_dir.mkdir()
-    owner = dict(pid=os.getpid(), host=socket.gethostname(),
-                 started='2026-01-01T00:00:00', command='pytest')
+    owner = dict(
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        started='2026-01-01T00:00:00',
+        command='pytest')
     (work_dir / LOCK_NAME).write_text(json.dumps(owner))
-    code, err = _run_tool(TRAIN, [setup['config'], '--work-dir',
-                                  str(work_dir)], capsys, monkeypatch)
+    code, err = _run_tool(TRAIN,
+                          [setup['config'], '--work-dir',
+                           str(work_dir)], capsys, monkeypatch)
     assert (code, err) == (1, (
         f'error: The work dir {work_dir} is in use by another run (pid '
         f'{os.getpid()} on {socket.gethostname()}, started '
@@ -123,14 +129,21 @@ def test_resume_in_a_fresh_work_dir_after_a_kill(setup, tmp_path):
     work_dir.mkdir()
     dead = subprocess.Popen(['true'])
     dead.wait()
-    owner = dict(pid=dead.pid, host=socket.gethostname(), started='x',
-                 command='python tools/train.py')
+    owner = dict(
+        pid=dead.pid,
+        host=socket.gethostname(),
+        started='x',
+        command='python tools/train.py')
     (work_dir / LOCK_NAME).write_text(json.dumps(owner))
     (work_dir / '.iter_2.pth.0123456789ab.tmp').write_bytes(b'x' * 1000)
-    proc = subprocess.run(
-        [sys.executable, TRAIN, setup['config'], '--work-dir',
-         str(work_dir), '--resume'],
-        capture_output=True, text=True, env=_env(), timeout=600)
+    proc = subprocess.run([
+        sys.executable, TRAIN, setup['config'], '--work-dir',
+        str(work_dir), '--resume'
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=_env(),
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr
     log = proc.stdout + proc.stderr
     assert (f'Taking over the work dir {work_dir} from a run that is gone '

@@ -46,8 +46,12 @@ def test_second_run_is_refused_naming_the_first(tmp_path):
 def test_lock_of_a_dead_process_is_taken_over(tmp_path):
     work_dir = str(tmp_path / 'run')
     pid = _dead_pid()
-    _write_lock(work_dir, pid=pid, host=socket.gethostname(),
-                started='earlier', command='python tools/train.py x')
+    _write_lock(
+        work_dir,
+        pid=pid,
+        host=socket.gethostname(),
+        started='earlier',
+        command='python tools/train.py x')
     with mock.patch('mafsar_mm.utils.workdir_lock.print_log') as log:
         lock = WorkDirLock(work_dir).acquire()
     try:
@@ -62,8 +66,8 @@ def test_lock_of_a_dead_process_is_taken_over(tmp_path):
 def test_reused_pid_is_stale_but_other_hosts_are_not(tmp_path):
     work_dir = str(tmp_path / 'run')
     # our own pid, but a process start time that is not ours: pid reuse
-    _write_lock(work_dir, pid=os.getpid(), host=socket.gethostname(),
-                proc_start=1.0)
+    _write_lock(
+        work_dir, pid=os.getpid(), host=socket.gethostname(), proc_start=1.0)
     WorkDirLock(work_dir).acquire().release()
     _write_lock(work_dir, pid=_dead_pid(), host='another-machine')
     with pytest.raises(WorkDirLockedError, match='on another-machine'):
@@ -71,8 +75,9 @@ def test_reused_pid_is_stale_but_other_hosts_are_not(tmp_path):
 
 
 def test_unwritable_work_dir_is_one_error():
-    with pytest.raises(WorkDirLockedError,
-                       match='Cannot create the work dir /sys/mafsar_x'):
+    with pytest.raises(
+            WorkDirLockedError,
+            match='Cannot create the work dir /sys/mafsar_x'):
         WorkDirLock('/sys/mafsar_x').acquire()
 
 
