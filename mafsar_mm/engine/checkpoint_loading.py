@@ -29,7 +29,7 @@ import torch
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 
-from mafsar_mm.utils.errors import UserError
+from mafsar_mm.utils.errors import InputError, UserError
 
 #: Environment variable: ``0`` allows full unpickling of checkpoints that
 #: ``weights_only=True`` rejects (trusted files only); ``1`` (default)
@@ -58,7 +58,7 @@ def _allow_full_unpickling(weights_only: Optional[bool]) -> bool:
         return not weights_only
     value = os.environ.get(WEIGHTS_ONLY_ENV, '1').strip()
     if value not in ('0', '1'):
-        raise ValueError(f'{WEIGHTS_ONLY_ENV} must be 0 or 1, got '
+        raise InputError(f'{WEIGHTS_ONLY_ENV} must be 0 or 1, got '
                          f'{value!r}')
     return value == '0'
 

@@ -5,6 +5,8 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
+from mafsar_mm.utils.errors import InputError
+
 
 def setup_multi_process(cfg: Config, launcher: str) -> None:
     """Prepare ``cfg`` (and the process group) for the chosen launcher.
@@ -25,7 +27,7 @@ def setup_multi_process(cfg: Config, launcher: str) -> None:
     if launcher == 'none' or torch.cuda.is_available():
         return
     if launcher != 'pytorch':
-        raise ValueError(
+        raise InputError(
             f'Without CUDA only --launcher pytorch (torchrun, mim, '
             f'dist_train.sh) is supported for several processes, got '
             f'{launcher!r}')
