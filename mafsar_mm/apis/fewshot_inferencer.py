@@ -27,8 +27,6 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from torch import Tensor
 
-from mafsar_mm.utils.errors import InputError
-
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
                     '.mpeg', '.flv', '.wmv', '.3gp', '.ogv')
 
@@ -70,11 +68,11 @@ def support_from_dir(
         class_name = name.replace('_', ' ') if underscores_to_spaces \
             else name
         if class_name in support:
-            raise InputError(f'Two folders of {root} give the class name '
+            raise ValueError(f'Two folders of {root} give the class name '
                              f'{class_name!r}.')
         support[class_name] = _video_files(folder)
     if not support:
-        raise InputError(
+        raise ValueError(
             f'Support directory {root} has no sub-folders; expected one '
             'sub-folder per class holding that class\'s videos.')
     return support
@@ -103,7 +101,7 @@ def support_from_list(path: str) -> 'OrderedDict[str, List[str]]':
             parts = line.split('\t')
             if len(parts) != 2 or not parts[0].strip() \
                     or not parts[1].strip():
-                raise InputError(
+                raise ValueError(
                     f'{path}:{lineno}: expected `<video path><TAB><class '
                     f'name>`, got {line!r}')
             video, name = parts[0].strip(), parts[1].strip()
@@ -120,16 +118,15 @@ def check_support(support: Dict[str, Sequence[str]]) -> None:
         support (dict[str, Sequence[str]]): Class name -> video paths.
 
     Raises:
-        InputError: On a class without videos or fewer than 2 classes
-            (a ``ValueError``).
+        ValueError: On a class without videos or fewer than 2 classes.
     """
     empty = [name for name, videos in support.items() if len(videos) == 0]
     if empty:
-        raise InputError(
+        raise ValueError(
             f'Support classes without any video: {empty}. Every class '
             'needs at least one support video.')
     if len(support) < 2:
-        raise InputError(
+        raise ValueError(
             f'Few-shot inference needs at least 2 support classes, got '
             f'{len(support)} ({list(support)}).')
 
@@ -170,7 +167,7 @@ class FewShotInferencer:
         elif isinstance(config, dict) and not isinstance(config, Config):
             config = Config(config)
         if batch_size < 1:
-            raise InputError(f'batch_size must be >= 1, got {batch_size}')
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         self.cfg = config
         self.device = torch.device(device)
         self.batch_size = batch_size
@@ -217,7 +214,7 @@ class FewShotInferencer:
         except (AttributeError, KeyError):
             pipeline = None
         if not pipeline:
-            raise InputError(
+            raise ValueError(
                 'The config has no test pipeline '
                 '(cfg.test_dataloader.dataset.pipeline); the inferencer '
                 'decodes videos with it. Use a config with a '
@@ -247,7 +244,7 @@ class FewShotInferencer:
         if imgs.dim() == 5 and imgs.shape[0] == 1:
             imgs = imgs[0]  # [1, C, T, H, W] -> [C, T, H, W]
         if imgs.dim() != 4:
-            raise InputError(
+            raise ValueError(
                 'The test pipeline must give one NCTHW clip per video '
                 f"(FormatShape('NCTHW'), num_clips=1); got shape "
                 f'{tuple(imgs.shape)} for {path}')
@@ -258,7 +255,7 @@ class FewShotInferencer:
         clips = [self.load_clip(p) for p in paths]
         shapes = {tuple(c.shape) for c in clips}
         if len(shapes) != 1:
-            raise InputError(
+            raise ValueError(
                 'The test pipeline gave clips of different shapes '
                 f'{sorted(shapes)}; end it with a fixed-size crop or '
                 'resize.')
@@ -349,7 +346,7 @@ class FewShotInferencer:
             queries = [queries]
         queries = [str(q) for q in queries]
         if not queries:
-            raise InputError('No query videos given.')
+            raise ValueError('No query videos given.')
         class_names = list(support)
         paths = [p for name in class_names for p in support[name]]
         labels = [
@@ -360,7 +357,7 @@ class FewShotInferencer:
         support_clips = self._load_clips(paths)
         query_clips = self._load_clips(queries)
         if support_clips.shape[1:] != query_clips.shape[1:]:
-            raise InputError('Support and query clips differ in shape: '
+            raise ValueError('Support and query clips differ in shape: '
                              f'{tuple(support_clips.shape[1:])} vs '
                              f'{tuple(query_clips.shape[1:])}.')
 

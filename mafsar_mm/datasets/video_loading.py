@@ -1,6 +1,7 @@
 """Decoding one video through an MMAction2 pipeline, the checks every
 reader applies (the dataset, the feature cache, the inferencer and the
 demo), and logging each bad video once per run."""
+import os.path as osp
 import random
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Optional, Set, Tuple
@@ -35,7 +36,7 @@ class BadVideoError(UserError, RuntimeError):
         self.path = path
         self.reason = reason
         super().__init__(
-            f'Bad video {path}: {reason}. Run '
+            f'Bad video {path}: {reason.rstrip(".")}. Run '
             '`python tools/data/check_videos.py <annotation file> '
             '--video-root <dir>` to list and drop bad videos (in a dataset '
             "config, bad_video='replace' uses another video of the same "
@@ -79,6 +80,8 @@ def decode_clip(pipeline: Callable, path: str, seed: int,
         BadVideoError: If the pipeline fails on the file or the video has
             fewer than ``min_frames`` frames.
     """
+    if osp.isfile(path) and osp.getsize(path) == 0:  # local, 0 bytes
+        raise BadVideoError(path, 'empty file')
     results = dict(filename=path, label=-1, start_index=0, modality='RGB')
     try:
         with seeded_global_rngs(seed):

@@ -121,7 +121,9 @@ def test_bad_video_logged_once_across_workers(tmp_path, video_split):
     assert reported == 2  # found once by each worker ...
     lines = logged.read_text().splitlines()
     assert len(lines) == 1  # ... logged once
-    assert lines[0].startswith(f'Skipping bad video {bad} (RuntimeError')
+    assert lines[0] == (
+        f'Skipping bad video {bad} (empty file); using another video of '
+        'the same class. Clean the list with tools/data/check_videos.py.')
 
 
 def test_bad_videos_of_other_ranks_are_logged_by_rank_0():

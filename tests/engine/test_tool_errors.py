@@ -79,12 +79,12 @@ def test_bad_video_on_the_uncached_path_with_workers(setup, synthetic_root,
         f'{ann}', 'test_dataloader.dataset.num_episodes=60'
     ], capsys, monkeypatch)
     assert code == 1
-    assert err.startswith(f'error: Bad video {bad}: RuntimeError: ')
+    assert err.startswith(f'error: Bad video {bad}: empty file. Run ')
     assert err.count('\n') == 1 and 'Traceback' not in err
 
 
-def test_demo_with_an_empty_checkpoint(setup, synthetic_root, capsys,
-                                       monkeypatch):
+def test_demo_errors_are_one_line(setup, synthetic_root, tmp_path, capsys,
+                                  monkeypatch):
     monkeypatch.delenv('MAFSAR_DEBUG', raising=False)
     video = osp.join(
         synthetic_root,
@@ -99,6 +99,17 @@ def test_demo_with_an_empty_checkpoint(setup, synthetic_root, capsys,
         f'error: {setup["empty"]} is empty (0 bytes), not a torch '
         'checkpoint; it was probably cut off while being copied or '
         'written.\n')
+    no_classes = tmp_path / 'no_classes'
+    no_classes.mkdir()
+    status = runpy.run_path(DEMO)['main']([
+        '--config', setup['config'], '--checkpoint', setup['ckpt'],
+        '--support',
+        str(no_classes), '--query', video
+    ])
+    assert status == 1
+    assert capsys.readouterr().err == (
+        f'error: Support directory {no_classes} has no sub-folders; '
+        "expected one sub-folder per class holding that class's videos.\n")
 
 
 def test_train_refuses_a_busy_work_dir(setup, tmp_path, capsys, monkeypatch):

@@ -63,9 +63,15 @@ def _run(argv=None) -> int:
         print('error: --topk must be >= 1', file=sys.stderr)
         return 2
     from mafsar_mm.apis import FewShotInferencer
-    inferencer = FewShotInferencer(
-        args.config, args.checkpoint, device=args.device)
-    results = inferencer(args.support, args.query)
+    from mafsar_mm.utils.errors import InputError
+    try:
+        inferencer = FewShotInferencer(
+            args.config, args.checkpoint, device=args.device)
+        results = inferencer(args.support, args.query)
+    except ValueError as err:  # the inferencer's checks of the inputs
+        if isinstance(err, InputError):
+            raise
+        raise InputError(str(err)) from err
     for result in results:
         print(format_result(result, args.topk))
     if args.out:
