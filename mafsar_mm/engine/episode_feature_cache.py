@@ -14,7 +14,8 @@ from mmengine.dist import all_gather_object, get_dist_info
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from mafsar_mm.datasets import BadVideoError, FewShotVideoDataset
+from mafsar_mm.datasets import (BadVideoError, FewShotVideoDataset,
+                                report_bad_video)
 from mafsar_mm.structures import EpisodeDataSample
 
 
@@ -134,6 +135,9 @@ class EpisodeFeatureCache:
             for feats, bad in parts:
                 self.feats.update(feats)
                 self.bad.update(bad)
+            if not stop_early:  # rank 0 logs the bad videos of all ranks
+                for path in sorted(self.bad):
+                    report_bad_video(path, self.bad[path])
         if stop_early and self.bad:
             path = sorted(self.bad)[0]
             reason = self.bad[path]
