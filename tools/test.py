@@ -30,6 +30,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--dump', type=str, help='write the metrics as JSON to this file')
     parser.add_argument(
+        '--text-only',
+        action='store_true',
+        help='zero-shot: score the queries against the class names alone '
+        '(same as --cfg-options model.head.predict_mode=text); support '
+        'videos are not encoded')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -57,6 +63,8 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.text_only:
+        cfg.model.head.predict_mode = 'text'
     if args.num_episodes is not None:
         cfg.test_dataloader.dataset.num_episodes = args.num_episodes
     if args.work_dir is not None:

@@ -3,7 +3,7 @@
 The weights are read without touching open_clip: while a backbone runs,
 hooks on the last block's ``attn`` (``nn.MultiheadAttention``) ask it for
 its head-averaged weights (``need_weights=True``) and record them
-(``CLIPViTFgMA``'s fused attention path is switched off meanwhile). In
+(``CLIPViTFgMA`` must be built with ``fused_attn=False``). In
 :class:`~mafsar_mm.models.backbones.CLIPViTFgMA` the last block attends per
 frame over ``[patch tokens + class token (+ GTA token + text token)]``; the
 call with the most keys is the one drawn, so for the adapted model the map
@@ -12,9 +12,8 @@ frozen CLIP map comes from the plain open_clip visual tower (the adapters
 never change its weights).
 """
 import os.path as osp
-from contextlib import contextmanager
 from functools import partial
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -76,19 +75,16 @@ def _visual_tower(backbone: nn.Module) -> nn.Module:
     return visual
 
 
-@contextmanager
-def unfused_attention(backbone: nn.Module) -> Iterator[None]:
-    """Make :class:`CLIPViTFgMA` call the blocks' ``nn.MultiheadAttention``
-    (``fused_attn=False``, same results up to float rounding) inside the
-    block, so :class:`AttentionRecorder` sees every attention."""
-    fused = getattr(backbone, 'fused_attn', None)
-    if fused:
-        backbone.fused_attn = False
-    try:
-        yield
-    finally:
-        if fused:
-            backbone.fused_attn = fused
+def check_unfused(backbone: nn.Module) -> None:
+    """Raise unless every attention of the backbone runs through the
+    blocks' ``nn.MultiheadAttention``, which :class:`AttentionRecorder`
+    hooks (``CLIPViTFgMA(fused_attn=False)``, same results up to float
+    rounding)."""
+    if getattr(backbone, 'fused_attn', False):
+        raise ValueError(
+            'Attention maps need the blocks\' nn.MultiheadAttention; build '
+            'the model with model.backbone.fused_attn=False (e.g. '
+            "--cfg-options model.backbone.fused_attn=False).")
 
 
 def _frame_attention(weights: List[Tensor], num_frames: int,
@@ -137,7 +133,8 @@ def compute_attention_maps(model: nn.Module,
 
     Args:
         model (nn.Module): A :class:`FewShotRecognizer` with a CLIP ViT
-            backbone, in eval mode.
+            backbone (``CLIPViTFgMA`` built with ``fused_attn=False``), in
+            eval mode.
         clip (Tensor): Normalised frames ``[C, T, H, W]`` (on the model's
             device).
         class_name (str, optional): Run the support branch with this
@@ -157,18 +154,17 @@ def compute_attention_maps(model: nn.Module,
     """
     backbone = model.backbone
     tower = _visual_tower(backbone)
+    check_unfused(backbone)
     imgs = clip[None]  # [1, C, T, H, W]
     num_frames = clip.shape[1]
     if class_name is None:
-        run_adapted = partial(model.encode_query, imgs)
+        run_adapted = partial(model.encode_videos, imgs)
     else:
-        text = model.encode_text([class_name])  # [1, D']
-        if text is None:
+        if model.encode_text([class_name]) is None:
             raise ValueError('class_name needs a model with a text '
                              'encoder.')
-        run_adapted = partial(model.encode_support, imgs, text)
-    with unfused_attention(backbone):
-        adapted = class_token_attention(tower, run_adapted, num_frames)
+        run_adapted = partial(model.encode_videos, imgs, [class_name])
+    adapted = class_token_attention(tower, run_adapted, num_frames)
     frames = clip.transpose(0, 1)  # [T, C, H, W]
     frozen = class_token_attention(tower, lambda: tower(frames), num_frames)
     grid = tuple(tower.grid_size)

@@ -124,7 +124,8 @@ def check_support(support: Dict[str, Sequence[str]]) -> None:
     if empty:
         raise ValueError(
             f'Support classes without any video: {empty}. Every class '
-            'needs at least one support video.')
+            'needs at least one support video (or none has any: '
+            'zero-shot prediction from the class names).')
     if len(support) < 2:
         raise ValueError(
             f'Few-shot inference needs at least 2 support classes, got '
@@ -138,10 +139,11 @@ class FewShotInferencer:
     mafsar_mm``), the weights are loaded with MMEngine's checkpoint
     loaders (see :meth:`_load_weights`) and videos are decoded with the
     config's test pipeline (``cfg.test_dataloader.dataset.pipeline``).
-    Support videos are encoded with their class text
-    (``model.encode_support``), queries without (``model.encode_query``),
-    and ``model.head.predict`` gives the scores. Classes may have
-    different numbers of shots.
+    Videos are encoded by the model's ``encode_clips`` (support videos
+    with their class text, queries without) and scored by its
+    ``predict_by_feat``, the path of the test loops. Classes may have
+    different numbers of shots, or none at all (zero-shot, from the class
+    names alone).
 
     Args:
         config (str | Config | dict): Config file or object.
@@ -160,8 +162,9 @@ class FewShotInferencer:
                  device: str = 'cpu',
                  batch_size: int = 8,
                  seed: int = 0) -> None:
-        import mafsar_mm  # noqa: F401 (registers the modules)
         from mmaction.registry import MODELS, TRANSFORMS
+
+        import mafsar_mm  # noqa: F401 (registers the modules)
         if isinstance(config, str):
             config = Config.fromfile(config)
         elif isinstance(config, dict) and not isinstance(config, Config):
@@ -267,28 +270,30 @@ class FewShotInferencer:
         data = self.model.data_preprocessor(dict(inputs=[clips]), False)
         return data['inputs'][0]
 
-    def _encode(self,
-                clips: Tensor,
-                branch: str,
-                text: Optional[Tensor] = None) -> Tensor:
-        """Encoder features ``[V, T, D']`` in batches of videos.
+    def _encode(
+            self,
+            clips: Tensor,
+            role: str,
+            class_names: Optional[Sequence[str]] = None) -> Optional[Tensor]:
+        """Encoder features ``[V, T, D']`` in batches of videos, from the
+        model's :meth:`encode_clips` (None when the model's predictions
+        do not use the role).
 
         Args:
             clips (Tensor): uint8 ``[V, C, T, H, W]``.
-            branch (str): ``'support'`` or ``'query'``.
-            text (Tensor, optional): Support text ``[V, D']``. Defaults to
-                None.
+            role (str): ``'support'`` or ``'query'``.
+            class_names (Sequence[str], optional): Each support video's
+                class name. Defaults to None.
         """
         feats = []
         for start in range(0, len(clips), self.batch_size):
             stop = start + self.batch_size
-            batch = self.preprocess(clips[start:stop])
-            if branch == 'query':
-                feats.append(self.model.encode_query(batch))
-            else:
-                feats.append(
-                    self.model.encode_support(
-                        batch, None if text is None else text[start:stop]))
+            names = None if class_names is None else class_names[start:stop]
+            batch = self.model.encode_clips(
+                clips[start:stop], names, roles=(role, ))
+            if role not in batch:  # the model's predictions do not use it
+                return None
+            feats.append(batch[role])
         return torch.cat(feats)
 
     @staticmethod
@@ -326,14 +331,26 @@ class FewShotInferencer:
         return support
 
     @torch.no_grad()
-    def __call__(self, support: SupportSpec,
-                 queries: Union[str, Sequence[str]]) -> List[dict]:
-        """Rank the support classes for every query.
+    def __call__(
+            self,
+            support: Optional[SupportSpec],
+            queries: Union[str, Sequence[str]],
+            zero_shot_classes: Optional[Sequence[str]] = None) -> List[dict]:
+        """Rank the classes for every query.
+
+        With support videos the model's prediction (``predict_mode`` of
+        its head, by default the fused text and matching scores) ranks
+        the support classes. Without (``zero_shot_classes``, or every
+        support class mapped to an empty list) the classes are ranked
+        from their names alone: the head's text branch (``p_Q2T``,
+        docs/method.md), as ``tools/test.py --text-only``.
 
         Args:
-            support (str | dict[str, Sequence[str]]): See
-                :meth:`parse_support`.
+            support (str | dict[str, Sequence[str]], optional): See
+                :meth:`parse_support`; None with ``zero_shot_classes``.
             queries (str | Sequence[str]): Query video paths.
+            zero_shot_classes (Sequence[str], optional): Class names to
+                recognise without support videos. Defaults to None.
 
         Returns:
             list[dict]: One dict per query, in order: ``query`` (the
@@ -341,37 +358,74 @@ class FewShotInferencer:
             classes, highest score first; scores are the head's
             probabilities and sum to 1) and ``pred_class``.
         """
-        support = self.parse_support(support)
+        class_names = self._zero_shot_classes(support, zero_shot_classes)
+        zero_shot = class_names is not None
+        if not zero_shot:
+            support = self.parse_support(support)
+            class_names = list(support)
         if isinstance(queries, (str, os.PathLike)):
             queries = [queries]
         queries = [str(q) for q in queries]
         if not queries:
             raise ValueError('No query videos given.')
-        class_names = list(support)
-        paths = [p for name in class_names for p in support[name]]
-        labels = [
-            label for label, name in enumerate(class_names)
-            for _ in support[name]
-        ]
-        labels = torch.tensor(labels, device=self.device)  # [S]
-        support_clips = self._load_clips(paths)
         query_clips = self._load_clips(queries)
-        if support_clips.shape[1:] != query_clips.shape[1:]:
-            raise ValueError('Support and query clips differ in shape: '
-                             f'{tuple(support_clips.shape[1:])} vs '
-                             f'{tuple(query_clips.shape[1:])}.')
-
-        text = self.model.encode_text(class_names)  # [N, D'] or None
-        support_text = text[labels] if text is not None else None
-        support_feats = self._encode(support_clips, 'support', support_text)
+        if zero_shot:
+            support_feats = labels = None
+            mode = 'text'
+        else:
+            paths = [p for name in class_names for p in support[name]]
+            names = [name for name in class_names for _ in support[name]]
+            labels = torch.tensor([class_names.index(n) for n in names])
+            support_clips = self._load_clips(paths)
+            if support_clips.shape[1:] != query_clips.shape[1:]:
+                raise ValueError('Support and query clips differ in shape: '
+                                 f'{tuple(support_clips.shape[1:])} vs '
+                                 f'{tuple(query_clips.shape[1:])}.')
+            support_feats = self._encode(support_clips, 'support', names)
+            mode = None
         query_feats = self._encode(query_clips, 'query')
-        scores = self.model.head.predict(support_feats, labels, query_feats,
-                                         text)  # [Q, N]
+        scores = self.model.predict_by_feat(
+            support_feats, labels, query_feats, class_names,
+            mode=mode)  # [Q, N]
         scores = scores.float().cpu()
         return [
             self._result(path, row, class_names)
             for path, row in zip(queries, scores)
         ]
+
+    @staticmethod
+    def _zero_shot_classes(
+            support: Optional[SupportSpec],
+            zero_shot_classes: Optional[Sequence[str]]) -> Optional[List[str]]:
+        """The classes of a zero-shot call, or None with support videos.
+
+        Zero-shot: ``zero_shot_classes`` given (``support`` must then be
+        None or empty), or ``support`` a dict whose classes all map to no
+        video.
+        """
+        if zero_shot_classes is not None:
+            if support:
+                raise ValueError(
+                    'Give either support videos or zero_shot_classes, not '
+                    'both (zero-shot prediction does not use support '
+                    'videos).')
+            if isinstance(zero_shot_classes, str):
+                zero_shot_classes = [zero_shot_classes]
+            names = [str(n) for n in zero_shot_classes]
+        elif isinstance(support, dict) and support and not any(
+            ([v] if isinstance(v, str) else list(v))
+                for v in support.values()):
+            names = [str(n) for n in support]
+        elif support is None:
+            raise ValueError('Give support videos or zero_shot_classes.')
+        else:
+            return None
+        if len(set(names)) != len(names):
+            raise ValueError(f'Duplicate class names in {names}.')
+        if len(names) < 2:
+            raise ValueError('Zero-shot prediction needs at least 2 '
+                             f'classes, got {len(names)} ({names}).')
+        return names
 
     @staticmethod
     def _result(path: str, scores: Tensor, class_names: List[str]) -> dict:

@@ -11,6 +11,7 @@ from typing import Dict, List, Tuple
 
 import torch
 from mmengine.dist import all_gather_object, get_dist_info
+from mmengine.runner.amp import autocast
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
@@ -50,13 +51,17 @@ class EpisodeFeatureCache:
             deterministic (test mode).
         batch_size (int): Videos per encoder call. Defaults to 8.
         num_workers (int): Decoding processes. Defaults to 0.
+        fp16 (bool): Run the model under MMEngine's ``autocast``, as
+            MMEngine's val/test loops do with ``fp16=True``. Defaults to
+            False.
     """
 
     def __init__(self,
                  model,
                  dataset: FewShotVideoDataset,
                  batch_size: int = 8,
-                 num_workers: int = 0) -> None:
+                 num_workers: int = 0,
+                 fp16: bool = False) -> None:
         if not dataset.test_mode:
             raise ValueError(
                 'The feature cache needs a deterministic test pipeline; '
@@ -65,34 +70,27 @@ class EpisodeFeatureCache:
         self.dataset = dataset
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.fp16 = fp16
         self.feats: Dict[str, Tuple[Tensor, Tensor]] = {}
         self.bad: Dict[str, str] = {}
         self.encoder_passes = 0
 
-    @property
-    def reads_text(self) -> bool:
-        """Whether support features depend on the class text."""
-        backbone = self.model.backbone
-        return self.model.text_to_backbone and getattr(
-            backbone, 'reads_text', True)
-
     @torch.no_grad()
     def _encode(self, batch: list) -> None:
         paths = [b[0] for b in batch]
-        labels = [b[1] for b in batch]
-        data = self.model.data_preprocessor(
-            dict(inputs=[torch.stack([b[2] for b in batch])]), False)
-        imgs = data['inputs'][0]  # [V, C, T, H, W]
-        query = self.model.encode_query(imgs)  # [V, T, D']
-        self.encoder_passes += len(batch)
-        support = query
-        if self.reads_text:
-            names = [self.dataset.all_class_names[c] for c in labels]
-            text = self.model.encode_text(names)  # [V, D']
-            support = self.model.encode_support(imgs, text)
-            self.encoder_passes += len(batch)
+        names = [self.dataset.all_class_names[b[1]] for b in batch]
+        with autocast(enabled=self.fp16):
+            feats = self.model.encode_clips(
+                torch.stack([b[2] for b in batch]), names)
+        # one pass per distinct branch (the model shares the query's
+        # features when support features do not depend on the text)
+        self.encoder_passes += len(batch) * len(
+            {id(f) for f in feats.values()})
+        query = feats['query']
+        support = feats.get('support')
         for i, path in enumerate(paths):
-            self.feats[path] = (query[i].cpu(), support[i].cpu())
+            self.feats[path] = (query[i].cpu(),
+                                None if support is None else support[i].cpu())
 
     def build(self) -> 'EpisodeFeatureCache':
         """Encode this rank's share of the videos and gather all ranks'.
@@ -156,18 +154,19 @@ class EpisodeFeatureCache:
     @torch.no_grad()
     def predict_episode(self, episode_id: int) -> EpisodeDataSample:
         """The episode's data sample with ``pred_scores``/``pred_labels``,
-        computed from cached features."""
+        computed from cached features by the model's
+        ``predict_by_feat``."""
         items, sample = self.dataset.build_episode(episode_id, self._lookup)
-        device = self.model.data_preprocessor.device
         num_support = sample.num_support
         # supports use their support-branch features, queries the query's
-        support = torch.stack([s for _, s in items[:num_support]])
+        supports = [s for _, s in items[:num_support]]
+        support = None if any(s is None for s in supports) else \
+            torch.stack(supports)
         query = torch.stack([q for q, _ in items[num_support:]])
-        sample = sample.to(device)
-        text = self.model.encode_text(sample.class_names)
-        scores = self.model.head.predict(
-            support.to(device), sample.support_labels, query.to(device),
-            text)
+        with autocast(enabled=self.fp16):
+            scores = self.model.predict_by_feat(support,
+                                                sample.support_labels, query,
+                                                sample.class_names)
         sample.pred_scores = scores
         sample.pred_labels = scores.argmax(dim=1)
         return sample

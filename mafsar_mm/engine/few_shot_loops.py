@@ -13,7 +13,8 @@ from .episode_feature_cache import EpisodeFeatureCache
 def run_cached(loop, stage: str) -> dict:
     """Run a val/test loop from an :class:`EpisodeFeatureCache`.
 
-    Calls the same hooks as MMEngine's loops, one iteration per episode.
+    Calls the same hooks as MMEngine's loops, one iteration per episode,
+    and runs the model under the same ``autocast`` (the loop's ``fp16``).
 
     Args:
         loop (ValLoop | TestLoop): The loop.
@@ -33,7 +34,8 @@ def run_cached(loop, stage: str) -> dict:
         model,
         dataset,
         batch_size=loop.encode_batch_size,
-        num_workers=loop.dataloader.num_workers).build()
+        num_workers=loop.dataloader.num_workers,
+        fp16=loop.fp16).build()
     for idx, episode_id in enumerate(loop.dataloader.sampler):
         runner.call_hook(f'before_{stage}_iter', batch_idx=idx,
                          data_batch={})
@@ -86,7 +88,9 @@ class FewShotValLoop(_FeatureCacheLoop, ValLoop):
         runner (Runner): The runner.
         dataloader (DataLoader | dict): Episode dataloader.
         evaluator (Evaluator | dict | list): Metrics.
-        fp16 (bool): Mixed precision. Defaults to False.
+        fp16 (bool): Mixed precision: the model runs under MMEngine's
+            ``autocast`` (float16 on GPU, bfloat16 on CPU), in the cached
+            path as in the plain one. Defaults to False.
         feature_cache (bool): Encode every video once and run only the
             head per episode (same results as the plain path). Defaults to
             True.

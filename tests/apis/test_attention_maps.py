@@ -15,6 +15,7 @@ from mafsar_mm.apis import (FewShotInferencer, compute_attention_maps,
 @pytest.fixture(scope='module')
 def model_and_clip(synthetic_root, tmp_path_factory):
     cfg = small_config(synthetic_root)
+    cfg.model.backbone.fused_attn = False  # maps read nn.MultiheadAttention
     ckpt = str(tmp_path_factory.mktemp('att') / 'model.pth')
     save_random_checkpoint(cfg, ckpt, seed=1)
     inferencer = FewShotInferencer(cfg, ckpt)
@@ -51,9 +52,7 @@ def test_attention_rows(model_and_clip):
     grid = tuple(tower.grid_size)
     num_patches = grid[0] * grid[1]
     num_frames = clip.shape[1]
-    fused = getattr(model.backbone, 'fused_attn', None)
     query = compute_attention_maps(model, imgs)
-    assert getattr(model.backbone, 'fused_attn', None) == fused
     support = compute_attention_maps(model, imgs, 'a red circle rising')
     # LSTA: patches + cls + GTA token; LMA adds the text token
     assert query['adapted'].shape == (num_frames, num_patches + 2)
@@ -89,3 +88,14 @@ def test_grid_png_size(model_and_clip, tmp_path):
     assert size == grid_image_size(num_frames, 40, 10) == \
         (num_frames * 40, 100)
     assert mpimg.imread(out).shape[:2] == (100, num_frames * 40)
+
+
+def test_fused_attention_is_refused(synthetic_root):
+    from mmaction.registry import MODELS
+    cfg = small_config(synthetic_root)
+    model = MODELS.build(cfg.model).eval()
+    assert model.backbone.fused_attn
+    clip = torch.zeros(3, cfg.model.backbone.num_frames, 32, 32)
+    with pytest.raises(ValueError, match='model.backbone.fused_attn=False'):
+        compute_attention_maps(model, clip)
+    assert model.backbone.fused_attn  # the model is left as built

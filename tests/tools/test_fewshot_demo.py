@@ -63,3 +63,43 @@ def test_demo_cli(synthetic_root, tmp_path):
         assert sorted(n for n, _ in result['ranking']) == sorted(classes)
         scores = [s for _, s in result['ranking']]
         assert scores == sorted(scores, reverse=True)
+
+
+def test_demo_zero_shot_classes(synthetic_root, tmp_path):
+    from mafsar_mm.apis import FewShotInferencer
+    cfg = small_config(synthetic_root)
+    config = str(tmp_path / 'config.py')
+    cfg.dump(config)
+    ckpt = str(tmp_path / 'model.pth')
+    save_random_checkpoint(cfg, ckpt)
+    classes, queries = _support_dir(synthetic_root, str(tmp_path / 'sup'))
+    out = str(tmp_path / 'results.json')
+    env = dict(
+        os.environ,
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.run([
+        sys.executable, DEMO, '--config', config, '--checkpoint', ckpt,
+        '--classes', *classes, '--query', *queries, '--out', out
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          cwd=str(tmp_path),
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    results = json.load(open(out))
+    expected = FewShotInferencer(config, ckpt)(
+        None, queries, zero_shot_classes=classes)
+    assert [[list(r) for r in e['ranking']] for e in expected] == \
+        [r['ranking'] for r in results]
+    # --support and --classes exclude each other
+    proc = subprocess.run([
+        sys.executable, DEMO, '--config', config, '--support',
+        str(tmp_path / 'sup'), '--classes', *classes, '--query', queries[0]
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          timeout=600)
+    assert proc.returncode == 2
+    assert 'not allowed with argument' in proc.stderr

@@ -38,6 +38,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def unfused_config(path: str):
+    """The config with ``CLIPViTFgMA``'s fused attention off: the maps are
+    read from the blocks' ``nn.MultiheadAttention`` (same results up to
+    float rounding)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    if cfg.model.backbone.get('type') == 'CLIPViTFgMA':
+        cfg.model.backbone.fused_attn = False
+    return cfg
+
+
 def main(argv=None) -> int:
     """Run the tool."""
     args = parse_args(argv)
@@ -45,7 +56,7 @@ def main(argv=None) -> int:
                                 draw_attention_grid, patch_maps)
     try:
         inferencer = FewShotInferencer(
-            args.config, args.checkpoint, device=args.device)
+            unfused_config(args.config), args.checkpoint, device=args.device)
         clip = inferencer.load_clip(args.video)  # uint8 [C, T, H, W]
         maps = compute_attention_maps(inferencer.model,
                                       inferencer.preprocess(clip[None])[0],

@@ -1,7 +1,8 @@
 """Few-shot recognition of your own videos with a trained model.
 
-Give a few labelled videos per class (the support set) and some query
-videos; every query gets the classes ranked by score. Examples::
+Give a few labelled videos per class (the support set), or only class
+names (zero-shot), and some query videos; every query gets the classes
+ranked by score. Examples::
 
     # support: one sub-folder per class (the folder name is the class)
     python tools/demo/fewshot_demo.py --config CONFIG --checkpoint CKPT \\
@@ -9,6 +10,9 @@ videos; every query gets the classes ranked by score. Examples::
     # support: a list file of `<video path><TAB><class name>` lines
     python tools/demo/fewshot_demo.py --config CONFIG --checkpoint CKPT \\
         --support support.txt --query q1.mp4 --topk 3 --out results.json
+    # zero-shot: no support videos, classes from their names alone
+    python tools/demo/fewshot_demo.py --config CONFIG --checkpoint CKPT \
+        --classes 'playing guitar' 'juggling balls' --query q1.mp4
 """
 import argparse
 import json
@@ -21,11 +25,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         description='Rank the support classes for each query video.')
     parser.add_argument('--config', required=True, help='model config')
     parser.add_argument('--checkpoint', help='trained checkpoint')
-    parser.add_argument(
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument(
         '--support',
-        required=True,
         help='directory with one sub-folder of videos per class, or a list '
         'file of `<video path><TAB><class name>` lines')
+    group.add_argument(
+        '--classes',
+        nargs='+',
+        help='zero-shot: class names to recognise without support videos '
+        '(scored against the class texts alone)')
     parser.add_argument(
         '--query', required=True, nargs='+', help='query video(s)')
     parser.add_argument(
@@ -67,7 +76,8 @@ def _run(argv=None) -> int:
     try:
         inferencer = FewShotInferencer(
             args.config, args.checkpoint, device=args.device)
-        results = inferencer(args.support, args.query)
+        results = inferencer(
+            args.support, args.query, zero_shot_classes=args.classes)
     except ValueError as err:  # the inferencer's checks of the inputs
         if isinstance(err, InputError):
             raise

@@ -14,6 +14,7 @@ FUSIONS = ('arithmetic', 'geometric')
 SHOT_MERGES = ('distance', 'after_neck', 'before_neck')
 TEXT_CLASS_SETS = ('episode', 'split')
 TEXT_LOSS_AVERAGES = ('branch', 'video')
+PREDICT_MODES = ('fused', 'match', 'text')
 
 
 def merge_shots(feats: Tensor, labels: Tensor, num_classes: int) -> Tensor:
@@ -69,7 +70,9 @@ class FewShotHead(BaseModule):
     ``loss_weight`` scales L; ``text_loss_average='video'`` makes the text
     term one mean over all videos and ``text_classes='split'`` runs it
     over every training class; ``shot_merge`` says where the K shots of
-    a class are averaged).
+    a class are averaged). ``predict_mode`` picks what the prediction
+    uses: ``'fused'`` (the formula above), ``'match'`` (``p_Q2S`` alone)
+    or ``'text'`` (``p_Q2T`` alone: zero-shot, no support video needed).
     ``fusion='geometric'`` fuses as CLIP-FSAR does at inference (its
     ``TRAIN.COMBINE`` branch, ``TEXT_COFF`` = 0.9, in
     ``CNN_OTAM_CLIPFSAR.forward``, github.com/alibaba-mmai-research/
@@ -132,6 +135,10 @@ class FewShotHead(BaseModule):
             ``alpha = w / (1 + w)`` and ``loss_weight = 1 + w`` the loss is
             CLIP-FSAR's ``L_match + w * L_text`` exactly (this matters with
             Adam's L2 weight decay). Defaults to 1.0.
+        predict_mode (str): ``'fused'`` (text and matching probabilities
+            fused as above), ``'match'`` (matcher only) or ``'text'``
+            (class texts against the queries' time-averaged features,
+            ``p_Q2T``; support videos are not used). Defaults to 'fused'.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -152,6 +159,7 @@ class FewShotHead(BaseModule):
                  text_classes: str = 'episode',
                  text_loss_average: str = 'branch',
                  loss_weight: float = 1.0,
+                 predict_mode: str = 'fused',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         options = (('shot_merge', shot_merge, SHOT_MERGES),
@@ -191,6 +199,8 @@ class FewShotHead(BaseModule):
         self.kl_target_scale = kl_target_scale
         self.fusion = fusion
         self.predict_match_scale = predict_match_scale
+        self.predict_mode = predict_mode
+        self._check_mode(predict_mode)
         log_scale = torch.tensor(math.log(match_scale))
         if learnable_match_scale:
             self.log_match_scale = nn.Parameter(log_scale)
@@ -203,6 +213,20 @@ class FewShotHead(BaseModule):
                 self.log_text_scale = nn.Parameter(log_text)
             else:
                 self.register_buffer('log_text_scale', log_text)
+        else:
+            # for text-only predictions (predict_mode='text' or a
+            # per-call mode) without a trained temperature: CLIP's initial
+            # one, not saved in checkpoints
+            self.register_buffer(
+                'log_text_scale',
+                torch.tensor(math.log(text_logit_scale)),
+                persistent=False)
+
+    @property
+    def uses_support(self) -> bool:
+        """Whether predictions use the support videos (all modes but
+        ``'text'``)."""
+        return self.predict_mode != 'text'
 
     def text_logits(self, feats: Tensor, text: Tensor) -> Tensor:
         """Cosine logits of time-averaged features against class texts.
@@ -328,29 +352,64 @@ class FewShotHead(BaseModule):
         return losses
 
     def predict(self,
-                support: Tensor,
-                support_labels: Tensor,
+                support: Optional[Tensor],
+                support_labels: Optional[Tensor],
                 query: Tensor,
-                text: Optional[Tensor] = None) -> Tensor:
-        """Class probabilities of the queries ``[Q, N]``; arguments as in
-        :meth:`forward`."""
-        return self.predict_by_feat(self(support, support_labels, query,
-                                         text))
+                text: Optional[Tensor] = None,
+                mode: Optional[str] = None) -> Tensor:
+        """Class probabilities of the queries ``[Q, N]``.
 
-    def predict_by_feat(self, outputs: Dict[str, Tensor]) -> Tensor:
-        """Fuse the matcher's and the text branch's probabilities."""
+        Arguments as in :meth:`forward`, plus ``mode`` (one of
+        ``PREDICT_MODES``) to override ``predict_mode`` for this call.
+        In the ``'text'`` mode only ``query`` and ``text`` are used
+        (``support`` and ``support_labels`` may be None).
+        """
+        mode = self._check_mode(mode)
+        if mode == 'text':
+            if text is None:
+                raise ValueError(
+                    'Text-only prediction scores queries against the '
+                    'class texts, but the recognizer gave no class text '
+                    'features; set a text_encoder in the model config.')
+            # the q2t logits of forward(), without the support videos
+            return self.predict_by_feat(
+                dict(q2t=self.text_logits(query, text)), mode)
+        if support is None:
+            raise ValueError(f'predict_mode={mode!r} needs support '
+                             "features; only 'text' works without them")
+        return self.predict_by_feat(
+            self(support, support_labels, query, text), mode)
+
+    def _check_mode(self, mode: Optional[str]) -> str:
+        """``mode``, or ``predict_mode`` when None; checked."""
+        mode = self.predict_mode if mode is None else mode
+        if mode not in PREDICT_MODES:
+            raise ValueError(f'predict_mode must be one of {PREDICT_MODES}, '
+                             f'got {mode!r}')
+        return mode
+
+    def predict_by_feat(self,
+                        outputs: Dict[str, Tensor],
+                        mode: Optional[str] = None) -> Tensor:
+        """Probabilities from the outputs of :meth:`forward`, as ``mode``
+        (default: ``predict_mode``) says: the matcher's and the text
+        branch's fused, the matcher's alone or the text branch's alone."""
+        mode = self._check_mode(mode)
+        if mode == 'text':
+            return F.softmax(outputs['q2t'], dim=1)
         match = outputs['match']
         if self.predict_match_scale is not None:
             # undo the training scale, apply the prediction one
             match = match * (self.predict_match_scale /
                              self.log_match_scale.exp())
-        if self.predict_alpha > 0 and self.fusion == 'geometric':
+        alpha = self.predict_alpha if mode == 'fused' else 0.0
+        if alpha > 0 and self.fusion == 'geometric':
             log_probs = (
-                self.predict_alpha * F.log_softmax(outputs['q2t'], dim=1) +
-                (1 - self.predict_alpha) * F.log_softmax(match, dim=1))
+                alpha * F.log_softmax(outputs['q2t'], dim=1) +
+                (1 - alpha) * F.log_softmax(match, dim=1))
             return F.softmax(log_probs, dim=1)
         probs = F.softmax(match, dim=1)
-        if self.predict_alpha > 0:
-            probs = (self.predict_alpha * F.softmax(outputs['q2t'], dim=1) +
-                     (1 - self.predict_alpha) * probs)
+        if alpha > 0:
+            probs = (alpha * F.softmax(outputs['q2t'], dim=1) +
+                     (1 - alpha) * probs)
         return probs

@@ -15,7 +15,10 @@ class FewShotRecognizer(BaseModel):
 
     Support videos are encoded with their class text (for backbones that
     read it, e.g. MA-FSAR's ``CLIPViTFgMA``); query videos never see text.
-    The head turns frame features into per-query class scores.
+    The head turns frame features into per-query class scores. Every
+    prediction (:meth:`predict`, the cached evaluation loops, the
+    inferencer) goes through :meth:`predict_by_feat`; the cache and the
+    inferencer encode raw clips with :meth:`encode_clips`.
 
     Args:
         backbone (dict): Video encoder, ``backbone(imgs [V, C, T, H, W],
@@ -56,40 +59,148 @@ class FewShotRecognizer(BaseModel):
             return None
         return self.text_encoder(list(class_names))
 
-    def encode_support(self, imgs: Tensor,
-                       text: Optional[Tensor] = None) -> Tensor:
-        """Support frame features ``[V, T, D']`` from ``[V, C, T, H, W]``
-        and, when the backbone reads it, each video's class text
-        ``[V, D']``."""
-        return self.backbone(imgs, text if self.text_to_backbone else None)
+    @property
+    def support_reads_text(self) -> bool:
+        """Whether a support video's features depend on its class text
+        (else both branches give the same features)."""
+        return (self.text_to_backbone and self.text_encoder is not None
+                and getattr(self.backbone, 'reads_text', True))
 
-    def encode_query(self, imgs: Tensor) -> Tensor:
-        """Query frame features ``[V, T, D']``, without text."""
-        return self.backbone(imgs, None)
+    def encode_videos(self,
+                      imgs: Tensor,
+                      class_names: Optional[Sequence[str]] = None
+                      ) -> Tensor:
+        """Frame features of normalised videos.
 
-    def extract_feat(self, inputs: Tensor,
-                     data_sample: EpisodeDataSample) -> Dict[str, Tensor]:
+        Args:
+            imgs (Tensor): ``[V, C, T, H, W]``, after the data
+                preprocessor.
+            class_names (Sequence[str], optional): Each video's class name
+                for the support branch (the backbone reads the class text
+                when it can); None for the query branch (no text).
+                Defaults to None.
+
+        Returns:
+            Tensor: ``[V, T, D']``.
+        """
+        text = None
+        if class_names is not None and self.support_reads_text:
+            if len(class_names) != len(imgs):
+                raise ValueError(f'{len(imgs)} videos but '
+                                 f'{len(class_names)} class names')
+            text = self.encode_text(class_names)  # [V, D']
+        return self.backbone(imgs, text)
+
+    @torch.no_grad()
+    def encode_clips(self,
+                     clips: Tensor,
+                     class_names: Optional[Sequence[str]] = None,
+                     roles: Sequence[str] = ('query', 'support')
+                     ) -> Dict[str, Tensor]:
+        """Features of raw clips for prediction, in the roles asked for.
+
+        Runs the data preprocessor, then one encoder pass per distinct
+        branch: the support role is left out when predictions do not use
+        support videos (the head's ``predict_mode='text'``) and shares the
+        query features when they do not depend on the class text.
+
+        Args:
+            clips (Tensor): uint8 ``[V, C, T, H, W]``.
+            class_names (Sequence[str], optional): Each video's class
+                name; needed for the support role. Defaults to None.
+            roles (Sequence[str]): ``'query'`` and/or ``'support'``.
+                Defaults to both.
+
+        Returns:
+            dict[str, Tensor]: ``[V, T, D']`` features per role returned
+            (the same tensor object when the branches coincide).
+        """
+        unknown = set(roles) - {'query', 'support'}
+        if unknown:
+            raise ValueError(f'Unknown roles {sorted(unknown)}; use '
+                             "'query' and/or 'support'")
+        want_support = 'support' in roles and self.head.uses_support
+        if want_support and class_names is None:
+            raise ValueError('The support role needs the class names')
+        imgs = self.data_preprocessor(dict(inputs=[clips]), False)['inputs']
+        imgs = imgs[0]
+        feats = {}
+        if 'query' in roles or (want_support and
+                                not self.support_reads_text):
+            feats['query'] = self.encode_videos(imgs)
+        if want_support:
+            feats['support'] = (
+                self.encode_videos(imgs, class_names)
+                if self.support_reads_text else feats['query'])
+        if 'query' not in roles:
+            feats.pop('query', None)
+        return feats
+
+    def predict_by_feat(self,
+                        support: Optional[Tensor],
+                        support_labels: Optional[Tensor],
+                        query: Tensor,
+                        class_names: Sequence[str],
+                        mode: Optional[str] = None) -> Tensor:
+        """Scores of an episode from its encoder features.
+
+        The one prediction path: :meth:`predict`, the cached evaluation
+        loops and the inferencer all end here.
+
+        Args:
+            support (Tensor, optional): Support features ``[S, T, D']``
+                (support branch); None when the head predicts from text
+                alone.
+            support_labels (Tensor, optional): Episode-local labels
+                ``[S]`` in ``[0, N)``.
+            query (Tensor): Query features ``[Q, T, D']`` (query branch).
+                Features are moved to the model's device.
+            class_names (Sequence[str]): The N class names of the episode.
+            mode (str, optional): Override the head's ``predict_mode``
+                for this call (``'text'``: zero-shot from the class names
+                alone). Defaults to None.
+
+        Returns:
+            Tensor: Class probabilities ``[Q, N]``.
+        """
+        device = self.data_preprocessor.device
+        if support is not None:
+            support = support.to(device)
+            support_labels = support_labels.to(device)
+        text = self.encode_text(class_names)  # [N, D'] or None
+        return self.head.predict(support, support_labels, query.to(device),
+                                 text, mode)
+
+    def extract_feat(self,
+                     inputs: Tensor,
+                     data_sample: EpisodeDataSample,
+                     with_support: bool = True) -> Dict[str, Tensor]:
         """Features of one episode.
 
         Args:
             inputs (Tensor): ``[N*(K+Q), C, T, H, W]``, support first.
             data_sample (EpisodeDataSample): The episode.
+            with_support (bool): Encode the support videos. Defaults to
+                True.
 
         Returns:
-            dict: ``support`` ``[N*K, T, D']``, ``support_labels``,
-            ``query`` ``[N*Q, T, D']`` and ``text`` ``[N, D']`` or None.
+            dict: ``support`` ``[N*K, T, D']`` (None without
+            ``with_support``), ``support_labels``, ``query``
+            ``[N*Q, T, D']`` and ``text`` ``[N, D']`` or None.
         """
         num_support = data_sample.num_support
         support_labels = data_sample.support_labels
-        text = self.encode_text(data_sample.class_names)  # [N, D']
-        support_text = text[support_labels] if text is not None else None
-        support = self.encode_support(inputs[:num_support], support_text)
-        query = self.encode_query(inputs[num_support:])
+        class_names = list(data_sample.class_names)
+        support = None
+        if with_support:
+            names = [class_names[i] for i in support_labels.tolist()]
+            support = self.encode_videos(inputs[:num_support], names)
+        query = self.encode_videos(inputs[num_support:])
         return dict(
             support=support,
             support_labels=support_labels,
             query=query,
-            text=text)
+            text=self.encode_text(class_names))
 
     def split_text(self, sample: EpisodeDataSample) -> Dict[str, Tensor]:
         """Text features of all classes of the episode's split and the
@@ -150,10 +261,11 @@ class FewShotRecognizer(BaseModel):
         """Set ``pred_scores`` ``[N*Q, N]`` and ``pred_labels`` on each
         episode and return them."""
         for episode, sample in zip(inputs, data_samples):
-            feats = self.extract_feat(episode, sample)
-            scores = self.head.predict(feats['support'],
-                                       feats['support_labels'],
-                                       feats['query'], feats['text'])
+            feats = self.extract_feat(
+                episode, sample, with_support=self.head.uses_support)
+            scores = self.predict_by_feat(feats['support'],
+                                          feats['support_labels'],
+                                          feats['query'], sample.class_names)
             sample.pred_scores = scores
             sample.pred_labels = scores.argmax(dim=1)
         return data_samples

@@ -135,3 +135,42 @@ def test_bad_fusion_and_predict_match_scale():
     with pytest.raises(ValueError, match='must be > 0'):
         FewShotHead(matcher=dict(type='ProtoMatcher'),
                     predict_match_scale=0.0)
+
+
+def test_predict_modes():
+    s, sl, q, _, text = episode()
+    head = FewShotHead(
+        matcher=dict(type='OTAMMatcher'), alpha=0.4, text_logit_scale=20.0)
+    out = head(s, sl, q, text)
+    fused = head.predict(s, sl, q, text)
+    expected = 0.4 * out['q2t'].softmax(1) + 0.6 * out['match'].softmax(1)
+    assert torch.allclose(fused, expected, atol=1e-6)
+    # 'match' and 'text' are the two terms of the fused prediction
+    assert torch.equal(
+        head.predict(s, sl, q, text, mode='match'), out['match'].softmax(1))
+    text_only = head.predict(None, None, q, text, mode='text')
+    assert torch.equal(text_only, out['q2t'].softmax(1))
+    with pytest.raises(ValueError, match=r"one of \('fused', 'match', "
+                       r"'text'\), got 'zero'"):
+        head.predict(s, sl, q, text, mode='zero')
+    with pytest.raises(ValueError, match=r"one of \('fused', 'match', "
+                       r"'text'\), got 'txt'"):
+        FewShotHead(matcher=dict(type='OTAMMatcher'), predict_mode='txt')
+    with pytest.raises(ValueError, match='set a text_encoder'):
+        head.predict(None, None, q, None, mode='text')
+    with pytest.raises(ValueError, match="only 'text' works"):
+        head.predict(None, None, q, text)
+
+
+def test_text_mode_without_a_trained_text_branch():
+    s, sl, q, _, text = episode()
+    head = FewShotHead(
+        matcher=dict(type='ProtoMatcher'),
+        predict_mode='text',
+        text_logit_scale=20.0)
+    assert not head.uses_support
+    assert 'log_text_scale' not in head.state_dict()  # not a checkpoint key
+    q2t = 20.0 * F.normalize(q.mean(1), dim=-1) @ F.normalize(
+        text, dim=-1).t()
+    assert torch.allclose(
+        head.predict(None, None, q, text), q2t.softmax(1), atol=1e-6)
