@@ -7,7 +7,7 @@ Recognition", IJCV 2023; github.com/alibaba-mmai-research/CLIP-FSAR,
 ``query = context2(query, query, query)`` with one ``Transformer_v1``
 (``context2``) shared by both.
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 from mmaction.registry import MODELS
@@ -61,22 +61,3 @@ class MultimodalTransformer(BasePrototypeNeck):
         text = support_text.to(support.dtype)[:, None]  # [NK, 1, D]
         tokens = torch.cat([support, text], dim=1)  # [NK, T+1, D]
         return self.layer(tokens)[:, :num_frames]  # drop the text token
-
-    def forward(self,
-                support: Tensor,
-                query: Tensor,
-                support_text: Optional[Tensor] = None
-                ) -> Tuple[Tensor, Tensor]:
-        """Refine support and query frame features.
-
-        Args:
-            support (Tensor): ``[NK, T, D]``.
-            query (Tensor): ``[Q, T, D]``.
-            support_text (Tensor, optional): ``[NK, D]``. Defaults to None.
-
-        Returns:
-            tuple[Tensor, Tensor]: ``[NK, T, D]`` and ``[Q, T, D]``.
-        """
-        self._check_inputs(support, query, support_text)
-        return (self.forward_support(support, support_text),
-                self.forward_query(query))

@@ -1,6 +1,6 @@
 """Video-only prototype transformer (the "video-only transformer" of
 MA-FSAR's prototype-construction ablation)."""
-from typing import Optional, Tuple
+from typing import Optional
 
 from mmaction.registry import MODELS
 from torch import Tensor
@@ -26,25 +26,10 @@ class TemporalTransformer(BasePrototypeNeck):
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
     """
 
+    #: The class text is ignored (not checked either).
+    uses_text = False
+
     def forward_support(self, support: Tensor,
                         support_text: Optional[Tensor] = None) -> Tensor:
         """Support branch (text ignored): ``[NK, T, D] -> [NK, T, D]``."""
         return self.layer(support)
-
-    def forward(self,
-                support: Tensor,
-                query: Tensor,
-                support_text: Optional[Tensor] = None
-                ) -> Tuple[Tensor, Tensor]:
-        """Refine support and query frame features.
-
-        Args:
-            support (Tensor): ``[NK, T, D]``.
-            query (Tensor): ``[Q, T, D]``.
-            support_text (Tensor, optional): Ignored. Defaults to None.
-
-        Returns:
-            tuple[Tensor, Tensor]: ``[NK, T, D]`` and ``[Q, T, D]``.
-        """
-        self._check_inputs(support, query, None)
-        return self.layer(support), self.forward_query(query)

@@ -1,6 +1,6 @@
 """TPCM: MA-FSAR's Text-guided Prototype Construction Module (SPEC.md
 2.3)."""
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 from mmaction.registry import MODELS
@@ -60,23 +60,3 @@ class TPCM(BasePrototypeNeck):
         query = support + text  # Q = F_S + repeat_T(f_t): [NK, T, D]
         key_value = torch.cat([text, support], dim=1)  # [NK, T+1, D]
         return self.layer(query, key_value)
-
-    def forward(self,
-                support: Tensor,
-                query: Tensor,
-                support_text: Optional[Tensor] = None
-                ) -> Tuple[Tensor, Tensor]:
-        """Refine support and query frame features.
-
-        Args:
-            support (Tensor): ``[NK, T, D]`` support features.
-            query (Tensor): ``[Q, T, D]`` query features.
-            support_text (Tensor, optional): ``[NK, D]`` class text of each
-                support video. Defaults to None.
-
-        Returns:
-            tuple[Tensor, Tensor]: ``[NK, T, D]`` and ``[Q, T, D]``.
-        """
-        self._check_inputs(support, query, support_text)
-        return (self.forward_support(support, support_text),
-                self.forward_query(query))

@@ -7,7 +7,7 @@ github.com/alibaba-mmai-research/CLIP-FSAR): one LayerNorm applied to
 query, key and value, 8 heads, attention-output dropout 0.2, a GELU FFN
 with dropout 0.05.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
@@ -127,7 +127,9 @@ class BasePrototypeNeck(BaseModule):
 
     Interface: ``forward(support [NK, T, D], query [Q, T, D],
     support_text [NK, D] | None) -> (support' [NK, T, D], query' [Q, T,
-    D])``.
+    D])``. Subclasses define the support branch
+    (:meth:`forward_support`); the query branch is self-attention over the
+    frames.
 
     Args:
         in_channels (int): Feature width D. Defaults to 512.
@@ -191,3 +193,34 @@ class BasePrototypeNeck(BaseModule):
             Tensor: ``[Q, T, D]``.
         """
         return self.layer(query)
+
+    #: Whether :meth:`forward_support` reads the class text (its shape is
+    #: then checked).
+    uses_text = True
+
+    def forward_support(self, support: Tensor,
+                        support_text: Optional[Tensor] = None) -> Tensor:
+        """Support branch: ``[NK, T, D]`` (with ``[NK, D]`` class text or
+        None) -> ``[NK, T, D]``."""
+        raise NotImplementedError
+
+    def forward(self,
+                support: Tensor,
+                query: Tensor,
+                support_text: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Tensor]:
+        """Refine support and query frame features.
+
+        Args:
+            support (Tensor): ``[NK, T, D]`` support features.
+            query (Tensor): ``[Q, T, D]`` query features.
+            support_text (Tensor, optional): ``[NK, D]`` class text of each
+                support video. Defaults to None.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``[NK, T, D]`` and ``[Q, T, D]``.
+        """
+        self._check_inputs(support, query,
+                           support_text if self.uses_text else None)
+        return (self.forward_support(support, support_text),
+                self.forward_query(query))

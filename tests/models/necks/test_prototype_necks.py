@@ -58,6 +58,17 @@ def test_temporal_transformer_ignores_text():
     support, query, text = features()
     assert torch.allclose(
         neck(support, query, text)[0], neck(support, query)[0])
+    # ignored, so not checked either
+    assert torch.equal(
+        neck(support, query, text[:, :3])[0], neck(support, query)[0])
+
+
+@pytest.mark.parametrize('cls', [TPCM, MultimodalTransformer])
+def test_text_shape_is_checked(cls):
+    support, query, text = features()
+    match = rf'support_text must be \[{NK}, {D}\], got \({NK}, 3\)'
+    with pytest.raises(ValueError, match=match):
+        small(cls)(support, query, text[:, :3])
 
 
 def test_tpcm_follows_the_spec_formula():
