@@ -337,23 +337,22 @@ class FewShotVideoDataset(Dataset):
             f'{self._bad_videos.get(path, "?")}). Check the data with '
             'tools/data/check_videos.py.')
 
-    def build_episode(self,
-                      episode_id: int,
-                      load: Optional[Callable] = None) -> tuple:
-        """Items and data sample of an episode.
+    def episode_items(self, episode_id: int, load: Callable) -> tuple:
+        """The episode's videos mapped through ``load``, and its sample.
+
+        Bad videos are replaced by another video of the class or raised,
+        as ``bad_video`` says, whichever ``load`` is used.
 
         Args:
             episode_id (int): The episode id.
-            load (callable, optional): ``load(path, seed)`` returning one
-                item per video (raising :class:`BadVideoError` for a bad
-                one). Defaults to None: :meth:`load_video`. The cached
-                test loop passes a lookup of encoder features here.
+            load (callable): ``load(path, seed)`` returning one item per
+                video (e.g. :meth:`load_video`'s clip) and raising
+                :class:`BadVideoError` for a bad one.
 
         Returns:
             tuple: ``(items, sample)``: the N*(K+Q) items, support first
             (class by class), and the :class:`EpisodeDataSample`.
         """
-        load = load or self.load_video
         plan = self.episode_plan(episode_id)
         k = self.k_shot
         support, query = [], []
@@ -385,7 +384,7 @@ class FewShotVideoDataset(Dataset):
         return support + query, sample
 
     def __getitem__(self, episode_id: int) -> dict:
-        clips, sample = self.build_episode(episode_id)
+        clips, sample = self.episode_items(episode_id, self.load_video)
         shapes = {tuple(x.shape) for x in clips}
         if len(shapes) != 1:
             raise InputError(

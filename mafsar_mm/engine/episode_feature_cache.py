@@ -1,11 +1,16 @@
 """Encode every test video once, then evaluate episodes from the cache.
 
 In MA-FSAR a query's features never depend on the episode and a support
-video's features depend only on its own class text (DESIGN.md, Evaluation
-speed). With a deterministic test pipeline each video therefore needs at
-most two encoder passes (query branch, support branch), however many
-episodes it appears in; only the head (prototype module and matcher) runs
-per episode.
+video's features depend only on its own class text (docs/benchmarks.md,
+"Evaluation: feature cache"). With a deterministic test pipeline each
+video therefore needs at most two encoder passes (query branch, support
+branch), however many episodes it appears in; only the head (prototype
+module and matcher) runs per episode.
+
+The cache only schedules: the model encodes clips
+(``model.encode_clips``) and scores episodes (``model.predict_by_feat``),
+as in its own ``predict`` and in the inferencer; the dataset says which
+videos an episode uses (``dataset.episode_items``).
 """
 from typing import Dict, List, Tuple
 
@@ -46,7 +51,8 @@ class EpisodeFeatureCache:
     """Encoder outputs of all videos of a split, and episodes from them.
 
     Args:
-        model: A :class:`FewShotRecognizer` (not wrapped), in eval mode.
+        model: A :class:`FewShotRecognizer` (not wrapped), in eval mode
+            (any model with ``encode_clips`` and ``predict_by_feat``).
         dataset (FewShotVideoDataset): The split; its pipeline must be
             deterministic (test mode).
         batch_size (int): Videos per encoder call. Defaults to 8.
@@ -156,7 +162,7 @@ class EpisodeFeatureCache:
         """The episode's data sample with ``pred_scores``/``pred_labels``,
         computed from cached features by the model's
         ``predict_by_feat``."""
-        items, sample = self.dataset.build_episode(episode_id, self._lookup)
+        items, sample = self.dataset.episode_items(episode_id, self._lookup)
         num_support = sample.num_support
         # supports use their support-branch features, queries the query's
         supports = [s for _, s in items[:num_support]]
