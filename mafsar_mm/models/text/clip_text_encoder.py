@@ -36,6 +36,11 @@ class CLIPTextEncoder(BaseModule):
         template (str): Prompt with one ``{}`` for the class name.
             Defaults to ``'a photo of {}'``.
         cache (bool): Cache the feature of each prompt. Defaults to True.
+        fixed_class_names (Sequence[str], optional): Encode these class
+            names once, at build time, and free the text tower: the
+            encoder then only answers for them (a fixed label set, e.g. a
+            deployed model or a memory benchmark) and has no weights to
+            load. Defaults to None (keep the tower).
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
     """
 
@@ -43,6 +48,7 @@ class CLIPTextEncoder(BaseModule):
                  clip: dict,
                  template: str = 'a photo of {}',
                  cache: bool = True,
+                 fixed_class_names: Optional[Sequence[str]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if '{}' not in template:
@@ -75,6 +81,26 @@ class CLIPTextEncoder(BaseModule):
         for param in self.parameters():
             param.requires_grad_(False)
         self.eval()
+        self.fixed_class_names: Optional[List[str]] = None
+        if fixed_class_names is not None:
+            self._fix_class_names(list(fixed_class_names))
+
+    def _fix_class_names(self, class_names: List[str]) -> None:
+        """Encode ``class_names``, keep their features as a buffer (it
+        follows ``.to()``) and drop the text tower's modules."""
+        if not class_names:
+            raise ValueError('fixed_class_names is empty')
+        names = list(dict.fromkeys(class_names))
+        feats = torch.cat([
+            self._encode_prompt(self.template.format(n)) for n in names
+        ])
+        for name in ('text', 'token_embedding', 'positional_embedding',
+                     'transformer', 'ln_final', 'text_projection',
+                     'attn_mask'):
+            if hasattr(self, name):
+                delattr(self, name)
+        self.register_buffer('fixed_text', feats, persistent=False)
+        self.fixed_class_names = names
 
     def train(self, mode: bool = True) -> 'CLIPTextEncoder':
         """The encoder is frozen: always stays in eval mode."""
@@ -97,6 +123,8 @@ class CLIPTextEncoder(BaseModule):
     @property
     def device(self) -> torch.device:
         """Device of the weights."""
+        if self.fixed_class_names is not None:
+            return self.fixed_text.device
         return next(self.parameters()).device
 
     @torch.no_grad()
@@ -140,6 +168,8 @@ class CLIPTextEncoder(BaseModule):
         """
         if isinstance(class_names, str):
             class_names = [class_names]
+        if self.fixed_class_names is not None:
+            return self._fixed(class_names)
         prompts = [self.template.format(name) for name in class_names]
         # One prompt per pass: matmul results change in the last bits with
         # the batch size, so a batch would make a name's feature depend on
@@ -153,6 +183,17 @@ class CLIPTextEncoder(BaseModule):
         for prompt in missing:
             self._cache[prompt] = self._encode_prompt(prompt)[0].cpu()
         return torch.stack([self._cache[p] for p in prompts]).to(self.device)
+
+    def _fixed(self, class_names: Sequence[str]) -> Tensor:
+        """Features of names among ``fixed_class_names``."""
+        index = {n: i for i, n in enumerate(self.fixed_class_names)}
+        unknown = [n for n in class_names if n not in index]
+        if unknown:
+            raise ValueError(
+                f'Class names {unknown} are not among the '
+                f'{len(index)} fixed_class_names this text encoder was '
+                'built with (its text tower is freed).')
+        return self.fixed_text[[index[n] for n in class_names]]
 
     def _encode_prompt(self, prompt: str) -> Tensor:
         """``[1, D']`` feature of one prompt."""

@@ -91,3 +91,18 @@ def test_template_and_errors(tiny):
     assert not torch.allclose(encoder(['a']), plain(['a']), atol=1e-4)
     with pytest.raises(ValueError, match='template'):
         make(path, template='a photo')
+
+
+def test_fixed_class_names_free_the_tower(tiny):
+    _, path = tiny
+    full = make(path, cache=False)
+    fixed = make(path, fixed_class_names=NAMES)
+    # the same features, without a single weight
+    assert list(fixed.parameters()) == [] and fixed.state_dict() == {}
+    assert fixed.fixed_class_names == ['jumping', 'moving something left',
+                                       'rolling']
+    names = ['rolling', 'jumping', 'rolling']
+    assert torch.equal(fixed(names), full(names))
+    with pytest.raises(ValueError, match=r"\['walking'\] are not among"):
+        fixed(['jumping', 'walking'])
+    assert fixed.to(torch.float64)(names).dtype == torch.float64
