@@ -196,5 +196,8 @@ class CLIPTextEncoder(BaseModule):
         return self.fixed_text[[index[n] for n in class_names]]
 
     def _encode_prompt(self, prompt: str) -> Tensor:
-        """``[1, D']`` feature of one prompt."""
-        return self.encode_tokens(self.tokenizer([prompt]))
+        """``[1, D']`` feature of one prompt, in the weights' precision
+        even under ``autocast`` (a mixed-precision evaluation must not
+        leave low-precision features in the cache for later runs)."""
+        with torch.autocast(self.device.type, enabled=False):
+            return self.encode_tokens(self.tokenizer([prompt]))

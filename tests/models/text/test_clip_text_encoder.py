@@ -106,3 +106,14 @@ def test_fixed_class_names_free_the_tower(tiny):
     with pytest.raises(ValueError, match=r"\['walking'\] are not among"):
         fixed(['jumping', 'walking'])
     assert fixed.to(torch.float64)(names).dtype == torch.float64
+
+
+def test_autocast_leaves_the_features_in_full_precision(tiny):
+    _, path = tiny
+    fresh = make(path, cache=False)(NAMES)
+    encoder = make(path)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        under_amp = encoder(NAMES)
+    assert under_amp.dtype == torch.float32
+    assert torch.equal(under_amp, fresh)
+    assert torch.equal(encoder(NAMES), fresh)  # the cache is not bf16
