@@ -64,6 +64,9 @@ def main() -> None:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.text_only:
+        if cfg.model.get('text_encoder') is None:
+            sys.exit('--text-only scores the queries against the class '
+                     'names, but this config has no model.text_encoder.')
         cfg.model.head.predict_mode = 'text'
     if args.num_episodes is not None:
         cfg.test_dataloader.dataset.num_episodes = args.num_episodes

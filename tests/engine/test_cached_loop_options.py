@@ -103,3 +103,27 @@ def test_text_only_flag_of_tools_test(synthetic_root, tmp_path, checkpoint):
             float((sample.pred_labels == sample.query_labels).float().mean()))
     mean, ci95 = mean_and_ci95(accs)
     assert found[0] == (f'{100 * mean:.2f}', f'{100 * ci95:.2f}')
+
+
+def test_text_only_needs_a_text_encoder(synthetic_root, tmp_path):
+    cfg = micro_config(synthetic_root, str(tmp_path / 'work'))
+    cfg.model.text_encoder = None
+    cfg.model.head.alpha = 0.0
+    config = str(tmp_path / 'config.py')
+    cfg.dump(config)
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'), config, 'none.pth', '--text-only'
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO),
+                          timeout=600)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        '--text-only scores the queries against the class names, but this '
+        'config has no model.text_encoder.'
+    ]
+    cfg.model.head.predict_mode = 'text'
+    with pytest.raises(ValueError, match='has no text_encoder'):
+        MODELS.build(cfg.model)

@@ -52,6 +52,10 @@ class FewShotRecognizer(BaseModel):
             MODELS.build(text_encoder) if text_encoder is not None else None)
         self.text_to_backbone = text_to_backbone
         self.head = MODELS.build(head)
+        if self.text_encoder is None and not self.head.uses_support:
+            raise ValueError(
+                "The head predicts from the class texts alone (predict_mode="
+                "'text') but the model has no text_encoder.")
 
     def encode_text(self, class_names: Sequence[str]) -> Optional[Tensor]:
         """Class text features ``[N, D']``, or None without an encoder."""
