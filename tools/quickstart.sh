@@ -17,8 +17,7 @@ CKPT=$(cat "$WORK_DIR/last_checkpoint")
 python tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" \
     --dump "$WORK_DIR/test_metrics.json"
 python tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" \
-    --dump "$WORK_DIR/test_metrics_text_only.json" \
-    --cfg-options model.head.predict_alpha=1.0
+    --dump "$WORK_DIR/test_metrics_text_only.json" --text-only
 python - "$WORK_DIR" <<'PY'
 import json
 import os.path as osp
