@@ -1,5 +1,8 @@
 """Shared fixtures: tiny real videos written with OpenCV."""
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -88,6 +91,23 @@ def synthetic_root(tmp_path_factory) -> str:
 QUICKSTART_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'mafsar',
     'mafsar_vit-tiny_5w1s_synthetic.py')
+
+
+def run_tool(script: str, *args: str,
+             cwd: str = None) -> subprocess.CompletedProcess:
+    """Run ``python <repository>/<script> <args>`` with this checkout
+    importable, capturing stdout and stderr as text."""
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    env = dict(
+        os.environ,
+        PYTHONPATH=repo + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    return subprocess.run([sys.executable,
+                           osp.join(repo, script), *args],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          cwd=cwd,
+                          timeout=600)
 
 
 def small_config(data_root: str, config: str = QUICKSTART_CONFIG,

@@ -1,14 +1,11 @@
 """The cached test loop under mixed precision and in text-only mode,
 through MMEngine's Runner and ``tools/test.py``."""
-import os
-import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
-from _reliability import REPO, micro_config
+from _reliability import micro_config
+from conftest import run_tool
 from mmaction.registry import DATASETS, MODELS
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -17,6 +14,8 @@ from random_checkpoint import save_random_checkpoint
 import mafsar_mm  # noqa: F401
 from mafsar_mm.engine import EpisodeFeatureCache
 from mafsar_mm.evaluation import mean_and_ci95
+
+TEST_TOOL = 'tools/test.py'
 
 
 class _Collect(Hook):
@@ -73,18 +72,8 @@ def test_text_only_flag_of_tools_test(synthetic_root, tmp_path, checkpoint):
     cfg = micro_config(synthetic_root, str(tmp_path / 'work'))
     config = str(tmp_path / 'config.py')
     cfg.dump(config)
-    env = dict(
-        os.environ,
-        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'test.py'), config, checkpoint, '--text-only'
-    ],
-                          capture_output=True,
-                          text=True,
-                          env=env,
-                          cwd=str(tmp_path),
-                          timeout=600)
+    proc = run_tool(
+        TEST_TOOL, config, checkpoint, '--text-only', cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     found = re.findall(r'Few-shot accuracy: ([\d.]+) \+/- ([\d.]+) %',
                        proc.stdout + proc.stderr)
@@ -111,14 +100,7 @@ def test_text_only_needs_a_text_encoder(synthetic_root, tmp_path):
     cfg.model.head.alpha = 0.0
     config = str(tmp_path / 'config.py')
     cfg.dump(config)
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'test.py'), config, 'none.pth', '--text-only'
-    ],
-                          capture_output=True,
-                          text=True,
-                          env=dict(os.environ, PYTHONPATH=REPO),
-                          timeout=600)
+    proc = run_tool(TEST_TOOL, config, 'none.pth', '--text-only')
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         '--text-only scores the queries against the class names, but this '

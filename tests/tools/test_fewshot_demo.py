@@ -2,14 +2,11 @@
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
-from conftest import small_config
+from conftest import run_tool, small_config
 from random_checkpoint import save_random_checkpoint
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(REPO, 'tools', 'demo', 'fewshot_demo.py')
+DEMO = osp.join('tools', 'demo', 'fewshot_demo.py')
 
 
 def _support_dir(synthetic_root, root, num_classes=3):
@@ -31,27 +28,24 @@ def _support_dir(synthetic_root, root, num_classes=3):
     return classes, [videos[name][1] for name in classes]
 
 
-def test_demo_cli(synthetic_root, tmp_path):
+def _setup(synthetic_root, tmp_path) -> tuple:
+    """Config file, random checkpoint, support dir, classes and queries."""
     cfg = small_config(synthetic_root)
     config = str(tmp_path / 'config.py')
     cfg.dump(config)
     ckpt = str(tmp_path / 'model.pth')
     save_random_checkpoint(cfg, ckpt)
-    classes, queries = _support_dir(synthetic_root, str(tmp_path / 'sup'))
+    support = str(tmp_path / 'sup')
+    classes, queries = _support_dir(synthetic_root, support)
+    return config, ckpt, support, classes, queries
+
+
+def test_demo_cli(synthetic_root, tmp_path):
+    config, ckpt, support, classes, queries = _setup(synthetic_root, tmp_path)
     out = str(tmp_path / 'results.json')
-    env = dict(
-        os.environ,
-        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    proc = subprocess.run([
-        sys.executable, DEMO, '--config', config, '--checkpoint', ckpt,
-        '--support',
-        str(tmp_path / 'sup'), '--query', *queries, '--topk', '2', '--out', out
-    ],
-                          capture_output=True,
-                          text=True,
-                          env=env,
-                          cwd=str(tmp_path),
-                          timeout=600)
+    proc = run_tool(DEMO, '--config', config, '--checkpoint', ckpt,
+                    '--support', support, '--query', *queries, '--topk', '2',
+                    '--out', out)
     assert proc.returncode == 0, proc.stderr
     for query in queries:
         assert f'{query}:' in proc.stdout
@@ -67,25 +61,10 @@ def test_demo_cli(synthetic_root, tmp_path):
 
 def test_demo_zero_shot_classes(synthetic_root, tmp_path):
     from mafsar_mm.apis import FewShotInferencer
-    cfg = small_config(synthetic_root)
-    config = str(tmp_path / 'config.py')
-    cfg.dump(config)
-    ckpt = str(tmp_path / 'model.pth')
-    save_random_checkpoint(cfg, ckpt)
-    classes, queries = _support_dir(synthetic_root, str(tmp_path / 'sup'))
+    config, ckpt, support, classes, queries = _setup(synthetic_root, tmp_path)
     out = str(tmp_path / 'results.json')
-    env = dict(
-        os.environ,
-        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    proc = subprocess.run([
-        sys.executable, DEMO, '--config', config, '--checkpoint', ckpt,
-        '--classes', *classes, '--query', *queries, '--out', out
-    ],
-                          capture_output=True,
-                          text=True,
-                          env=env,
-                          cwd=str(tmp_path),
-                          timeout=600)
+    proc = run_tool(DEMO, '--config', config, '--checkpoint', ckpt,
+                    '--classes', *classes, '--query', *queries, '--out', out)
     assert proc.returncode == 0, proc.stderr
     results = json.load(open(out))
     expected = FewShotInferencer(config, ckpt)(
@@ -93,13 +72,7 @@ def test_demo_zero_shot_classes(synthetic_root, tmp_path):
     assert [[list(r) for r in e['ranking']] for e in expected] == \
         [r['ranking'] for r in results]
     # --support and --classes exclude each other
-    proc = subprocess.run([
-        sys.executable, DEMO, '--config', config, '--support',
-        str(tmp_path / 'sup'), '--classes', *classes, '--query', queries[0]
-    ],
-                          capture_output=True,
-                          text=True,
-                          env=env,
-                          timeout=600)
+    proc = run_tool(DEMO, '--config', config, '--support', support,
+                    '--classes', *classes, '--query', queries[0])
     assert proc.returncode == 2
     assert 'not allowed with argument' in proc.stderr
