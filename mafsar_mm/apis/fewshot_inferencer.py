@@ -375,7 +375,10 @@ class FewShotInferencer:
         else:
             paths = [p for name in class_names for p in support[name]]
             names = [name for name in class_names for _ in support[name]]
-            labels = torch.tensor([class_names.index(n) for n in names])
+            labels = torch.tensor([
+                label for label, name in enumerate(class_names)
+                for _ in support[name]
+            ])  # [S]
             support_clips = self._load_clips(paths)
             if support_clips.shape[1:] != query_clips.shape[1:]:
                 raise ValueError('Support and query clips differ in shape: '
@@ -412,9 +415,9 @@ class FewShotInferencer:
             if isinstance(zero_shot_classes, str):
                 zero_shot_classes = [zero_shot_classes]
             names = [str(n) for n in zero_shot_classes]
-        elif isinstance(support, dict) and support and not any(
-            ([v] if isinstance(v, str) else list(v))
-                for v in support.values()):
+        elif isinstance(support, dict) and support and all(
+                not isinstance(videos, str) and len(videos) == 0
+                for videos in support.values()):
             names = [str(n) for n in support]
         elif support is None:
             raise ValueError('Give support videos or zero_shot_classes.')
