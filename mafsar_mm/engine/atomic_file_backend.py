@@ -9,6 +9,12 @@ truncated checkpoint under its final name. :class:`AtomicLocalBackend`
 writes to a temporary file in the same directory, flushes it to disk and
 then ``os.replace``-s it onto the final name, so a checkpoint file is either
 the complete old one, the complete new one, or absent.
+
+Nothing is replaced at import: the backend is added under its own name,
+:data:`ATOMIC_BACKEND` (``'atomic_local'``, no path prefix, so MMEngine's
+``'local'`` backend stays the default for every path), and a config opts
+in with ``CheckpointHook(backend_args=dict(backend='atomic_local'))``, as
+``configs/_base_/default_runtime.py`` does.
 """
 import os
 import os.path as osp
@@ -81,10 +87,10 @@ def _fsync_dir(folder: str) -> None:
 class AtomicLocalBackend(LocalBackend):
     """``LocalBackend`` whose ``put``/``put_text`` write atomically.
 
-    Registered as MMEngine's ``'local'`` backend (prefix ``''``) by
-    :func:`register_atomic_local_backend`, i.e. when ``mafsar_mm`` is
-    imported, so every local checkpoint the Runner saves goes through
-    :func:`atomic_write`.
+    Registered in MMEngine's file backends as :data:`ATOMIC_BACKEND`
+    (without a prefix); ``CheckpointHook(backend_args=dict(backend=
+    'atomic_local'))`` then saves every checkpoint and ``last_checkpoint``
+    through :func:`atomic_write`.
     """
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
@@ -101,7 +107,8 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write(obj, filepath, encoding=encoding)
 
 
-def register_atomic_local_backend() -> None:
-    """Make :class:`AtomicLocalBackend` MMEngine's backend for local
-    paths."""
-    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+#: Name of :class:`AtomicLocalBackend` in MMEngine's file backends.
+ATOMIC_BACKEND = 'atomic_local'
+
+# a new name next to MMEngine's; 'local' and the '' prefix stay untouched
+register_backend(ATOMIC_BACKEND, AtomicLocalBackend)
