@@ -221,7 +221,8 @@ class CLIPViTFgMA(BaseModule):
         self.text_dim = text_dim or self.output_dim
         keys = [str(i) for i in self.adapted_layers]
         dims = self.embed_dims
-        make = partial(Adapter, dims, mlp_ratio=adapter_ratio, act_cfg=act_cfg)
+        make = partial(
+            Adapter, dims, mlp_ratio=adapter_ratio, act_cfg=act_cfg)
 
         self.t_adapters = nn.ModuleDict(
             {k: make(skip_connect=False)
@@ -366,17 +367,16 @@ class CLIPViTFgMA(BaseModule):
             return blk.ls_1(
                 F.linear(o, attn.out_proj.weight, attn.out_proj.bias))
 
-        b_q, b_kv = (None,
-                     None) if bias is None else bias.split([dims, 2 * dims])
+        b_q, b_kv = (None, None) if bias is None else bias.split(
+            [dims, 2 * dims])
         q, = split_heads(F.linear(ln_x, weight[:dims], b_q), 1)
         tokens = ln_x if ln_extra is None else torch.cat([ln_x, ln_extra], 1)
         # [B, heads, L + E, D / heads] each
         k, v = split_heads(F.linear(tokens, weight[dims:], b_kv), 2)
         attn_x = attn_mm = None
         if ln_extra is None or plain:
-            attn_x = merge(
-                F.scaled_dot_product_attention(
-                    q, k[:, :, :length], v[:, :, :length], dropout_p=drop))
+            attn_x = merge(F.scaled_dot_product_attention(
+                q, k[:, :, :length], v[:, :, :length], dropout_p=drop))
         if ln_extra is not None:
             attn_mm = merge(
                 F.scaled_dot_product_attention(q, k, v, dropout_p=drop),
@@ -425,19 +425,16 @@ class CLIPViTFgMA(BaseModule):
             parallel = self.lma_mode == 'parallel'
             # parallel: the multimodal attention only feeds the adapter,
             # which can absorb the frozen output projection
-            fold = (
-                parallel and bool(extras) and self.fused_attn
-                and isinstance(blk.ls_1, nn.Identity)
-                and isinstance(adapter, Adapter) and not adapter.skip_connect)
+            fold = (parallel and bool(extras) and self.fused_attn
+                    and isinstance(blk.ls_1, nn.Identity)
+                    and isinstance(adapter, Adapter)
+                    and not adapter.skip_connect)
             attn_x = None
             if extras and self.fused_attn:
                 # keys/values [X_t, c'_t, text_t]; only the N+1 frame tokens
                 # query (= select the first N+1 outputs)
                 attn_x, attn_mm = self._frozen_attention(
-                    blk,
-                    ln_x,
-                    blk.ln_1(torch.cat(extras, 1)),
-                    parallel,
+                    blk, ln_x, blk.ln_1(torch.cat(extras, 1)), parallel,
                     project_mm=not fold)
             elif extras:
                 # keys/values [X_t, c'_t, text_t]: [V*T, N+1+E, D]
@@ -513,8 +510,8 @@ class CLIPViTFgMA(BaseModule):
             raise ValueError('imgs must be [V, C, T, H, W], got shape '
                              f'{tuple(imgs.shape)}')
         num_videos, chans, num_frames, height, width = imgs.shape
-        if text is not None and tuple(
-                text.shape) != (num_videos, self.text_dim):
+        if text is not None and tuple(text.shape) != (num_videos,
+                                                      self.text_dim):
             raise ValueError(f'text must be [V={num_videos}, '
                              f'{self.text_dim}], got {tuple(text.shape)}')
         # [V, C, T, H, W] -> [V*T, C, H, W]

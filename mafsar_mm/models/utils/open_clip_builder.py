@@ -182,8 +182,7 @@ def _is_torchscript_archive(path: str) -> bool:
                    for name in zf.namelist())
 
 
-def _load_weights(model: torch.nn.Module,
-                  path: str,
+def _load_weights(model: torch.nn.Module, path: str,
                   weights_only: bool = True) -> None:
     """Load a full CLIP checkpoint into ``model`` (strict).
 
@@ -309,9 +308,8 @@ def build_open_clip(model_name: Optional[str] = None,
 def _check_quick_gelu_off(model: torch.nn.Module, name: str) -> None:
     """``force_quick_gelu`` cannot switch QuickGELU off for
     ``-quickgelu`` names: say so instead of silently ignoring it."""
-    if any(
-            isinstance(m, open_clip.transformer.QuickGELU)
-            for m in model.modules()):
+    if any(isinstance(m, open_clip.transformer.QuickGELU)
+           for m in model.modules()):
         raise ValueError(f'quick_gelu=False conflicts with {name!r}, whose '
                          'config uses QuickGELU; drop the -quickgelu '
                          'suffix.')
@@ -359,7 +357,8 @@ def get_tokenizer(model_name: Optional[str] = None,
         Callable: ``texts -> LongTensor [len(texts), context_length]``.
     """
     if model_name is None:
-        return partial(open_clip.tokenize, context_length=context_length or 77)
+        return partial(open_clip.tokenize, context_length=context_length
+                       or 77)
     tokenizer = open_clip.get_tokenizer(_clean_name(model_name))
     if context_length is None:
         return tokenizer
