@@ -39,3 +39,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+
+# `tools/train.py --auto-scale-lr` scales the learning rate by
+# (processes x episodes per process) / base_batch_size, MMEngine's linear
+# rule; the schedules' learning rates are set for one episode per step.
+auto_scale_lr = dict(enable=False, base_batch_size=1)
