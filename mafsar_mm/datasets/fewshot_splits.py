@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
                     Sequence, Tuple)
 
+from mafsar_mm.utils.progress import track_progress
 from .split_lists import (CLASS_NAME_FILE, DEFAULT_SPLITS_DIR, SPLITS,
                           available_benchmarks, load_splits,
                           read_class_name_table, read_split_list)
@@ -197,17 +198,20 @@ def prepare_fewshot(benchmark: str,
     label_of = {key: i for i, key in enumerate(names)}
     class_names = list(names.values())
 
-    found: Dict[str, List[Tuple[str, int]]] = {}
+    found: Dict[str, List[Tuple[str, int]]] = {s: [] for s in SPLITS}
     missing: List[Tuple[str, str]] = []
-    for split in SPLITS:
-        rows = []
-        for key, vid in lists[split]:
-            rel = index.find(vid, key, info.ext_preference, info.youtube_ids)
-            if rel is None:
-                missing.append((split, f'{key}/{vid}'))
-            else:
-                rows.append((rel, label_of[key]))
-        found[split] = rows
+    listed = [(split, key, vid) for split in SPLITS
+              for key, vid in lists[split]]
+    for split, key, vid in track_progress(
+            listed,
+            len(listed),
+            f'[{benchmark}] finding {len(listed)} listed videos',
+            enabled=log is not None):
+        rel = index.find(vid, key, info.ext_preference, info.youtube_ids)
+        if rel is None:
+            missing.append((split, f'{key}/{vid}'))
+        else:
+            found[split].append((rel, label_of[key]))
 
     bad: List[Tuple[str, str, str]] = []
     if checker is not None:
