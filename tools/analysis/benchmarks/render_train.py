@@ -72,7 +72,8 @@ TRAIN_NOTES = [
     'What the levers are:',
     '',
     '* **fused attention** (`CLIPViTFgMA(fused_attn=True)`, the default): '
-    'the frozen attentions go through `CLIPViTFgMA._frozen_attention` '
+    'the frozen attentions go through `frozen_attention` '
+    '(`mafsar_mm/models/backbones/frozen_attention.py`) '
     'instead of the block\'s `nn.MultiheadAttention`. (1) The projections '
     'run on contiguous batch-first tensors: `nn.MultiheadAttention` '
     'transposes to sequence-first, and `torch.matmul` with a frozen '
