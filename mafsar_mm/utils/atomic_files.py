@@ -6,6 +6,8 @@ leaves either the complete old file, the complete new one, or none,
 never a truncated file under the final name. :func:`atomic_path` serves
 writers that need a path (video writers), :func:`atomic_write` bytes and
 text (checkpoints, through :class:`mafsar_mm.engine.AtomicLocalBackend`).
+Only the standard library is used, so the module can be loaded on its own
+(e.g. by the synthetic-data generator).
 """
 import os
 import os.path as osp
@@ -13,8 +15,6 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Union
-
-import mmengine
 
 
 @contextmanager
@@ -36,7 +36,7 @@ def atomic_path(filepath: Union[str, Path],
     """
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
-    mmengine.mkdir_or_exist(folder)
+    os.makedirs(folder, exist_ok=True)
     suffix = osp.splitext(filepath)[1] if keep_suffix else ''
     tmp = osp.join(
         folder,

@@ -231,6 +231,21 @@ def recognizer_cfg(method: str,
     return model
 
 
+def random_weights(model_cfg: dict) -> dict:
+    """``model_cfg`` with every ``clip=dict(...)`` built from random
+    weights (``pretrained=None``): the quickstart config points at a
+    pretrained tiny CLIP file, which time and memory do not depend on."""
+    if isinstance(model_cfg, dict):
+        return {
+            k: (dict(v, pretrained=None)
+                if k == 'clip' and isinstance(v, dict) else random_weights(v))
+            for k, v in model_cfg.items()
+        }
+    if isinstance(model_cfg, (list, tuple)):
+        return type(model_cfg)(random_weights(v) for v in model_cfg)
+    return model_cfg
+
+
 def build_model(cfg: dict):
     """Build a model config with MMAction2's registry."""
     _import_package()

@@ -4,7 +4,7 @@ import time
 from typing import Callable, Optional, Sequence
 
 from .common import (DATA_224_CONFIG, QUICKSTART_CONFIG, _episode,
-                     _import_package, median)
+                     _import_package, median, random_weights)
 
 
 def _first(batch: list):
@@ -33,7 +33,7 @@ def _tiny_train_rate(data_root: str, n_query: int, steps: int) -> dict:
     from mmengine.config import Config
     cfg = Config.fromfile(QUICKSTART_CONFIG)
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model).train()
+    model = MODELS.build(random_weights(cfg.model.to_dict())).train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4)
     num_videos = 5 * (1 + n_query)

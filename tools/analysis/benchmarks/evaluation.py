@@ -3,7 +3,7 @@ per-video feature cache, with identical predictions."""
 import time
 from typing import Callable, Sequence
 
-from .common import QUICKSTART_CONFIG, _import_package
+from .common import QUICKSTART_CONFIG, _import_package, random_weights
 
 
 def _test_dataset(data_root: str, num_episodes: int):
@@ -50,7 +50,7 @@ def run_eval(data_root: str,
     total = max(max(cached_episodes), plain_episodes)
     cfg, dataset = _test_dataset(data_root, total)
     torch.manual_seed(seed)
-    model = MODELS.build(cfg.model).eval()
+    model = MODELS.build(random_weights(cfg.model.to_dict())).eval()
     with torch.no_grad():
         for param in model.parameters():
             if param.requires_grad:
