@@ -54,11 +54,15 @@ def run_params(archs: Sequence[str],
             parts = {}
             backbone = model.backbone
             if key == 'mafsar':
-                for name in ('t_adapters', 'm_adapters', 'st_adapters',
-                             'j_adapters', 'text_fcs', 'text_fc'):
-                    mod = getattr(backbone, name, None)
-                    if mod is not None:
+                # every tunable submodule (adapters, Text FCs, ...) and the
+                # backbone's own tunable parameters (temporal embedding)
+                for name, mod in backbone.named_children():
+                    if _count(mod)['tunable']:
                         parts[name] = _count(mod)['tunable']
+                own = sum(p.numel() for p in backbone.parameters(
+                    recurse=False) if p.requires_grad)
+                if own:
+                    parts['backbone_parameters'] = own
             else:
                 parts['visual'] = _count(backbone)['tunable']
             if model.head.neck is not None:
