@@ -1,8 +1,22 @@
 """Install ``mafsar_mm``.
 
-``pip install -e .`` links ``configs/`` and ``tools/`` into
-``mafsar_mm/.mim`` so that ``mim train mafsar_mm <config>`` finds them,
-as MMAction2's ``setup.py`` does; a regular install copies them.
+``pip install -e .`` links ``configs/``, ``tools/`` and the split lists
+``data/splits/`` into ``mafsar_mm/.mim`` so that ``mim train mafsar_mm
+<config>`` finds them, as MMAction2's ``setup.py`` does; a regular install
+copies them into the package.
+
+mim finds a package's tools through ``pkg_resources``: the first
+distribution of that name along ``sys.path``, whose location + package
+name must hold ``.mim/tools/train.py`` (``mim/utils/utils.py``,
+``get_installed_path``; ``mim/commands/train.py``). A default PEP 660
+editable install keeps its metadata in ``site-packages`` and imports the
+package through an import hook, so mim looks for
+``site-packages/mafsar_mm/.mim/tools/train.py``, which does not exist.
+Editable installs of this project therefore use :class:`EditableWheel`:
+one ``.pth`` puts the project root on ``sys.path`` just before
+``site-packages``, where ``pkg_resources`` finds ``mafsar_mm.egg-info``
+(written to the project root by the build) first, as with the legacy
+``setup.py develop`` or ``PYTHONPATH=$PWD``.
 """
 import os
 import os.path as osp
@@ -12,7 +26,7 @@ import sys
 from setuptools import find_packages, setup
 
 REPO = osp.dirname(osp.abspath(__file__))
-MIM_FILES = ('configs', 'tools')
+MIM_FILES = ('configs', 'tools', osp.join('data', 'splits'))
 
 
 def read_requirements(path: str) -> list:
@@ -32,7 +46,8 @@ def read_requirements(path: str) -> list:
 
 
 def link_mim_files() -> None:
-    """Put ``configs`` and ``tools`` under ``mafsar_mm/.mim`` for mim.
+    """Put ``configs``, ``tools`` and ``data/splits`` under
+    ``mafsar_mm/.mim`` for mim and for the prepare tool's default.
 
     Editable installs (``develop`` or PEP 660 ``editable_wheel``) get
     relative symlinks so edits show up at once; wheel builds get copies.
@@ -49,6 +64,7 @@ def link_mim_files() -> None:
     for name in MIM_FILES:
         src = osp.join(REPO, name)
         dst = osp.join(mim_dir, name)
+        os.makedirs(osp.dirname(dst), exist_ok=True)
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):
@@ -57,6 +73,55 @@ def link_mim_files() -> None:
             os.symlink(osp.relpath(src, mim_dir), dst)
         else:
             shutil.copytree(src, dst)
+
+
+class _ProjectRootPth:
+    """Editable-install strategy of :class:`EditableWheel`: a ``.pth``
+    that inserts the project root before the first ``*-packages`` entry of
+    ``sys.path`` (implements setuptools' ``EditableStrategy`` protocol,
+    ``setuptools/command/editable_wheel.py``)."""
+
+    def __init__(self, name: str, root: str) -> None:
+        self.name = name
+        self.root = root
+
+    def __call__(self, wheel, files, mapping) -> None:
+        root = repr(self.root)
+        # a .pth line starting with 'import' is executed by site.py
+        line = (f'import sys; {root} in sys.path or sys.path.insert(next('
+                "(i for i, p in enumerate(sys.path) if p.endswith("
+                f"'-packages')), len(sys.path)), {root})\n")
+        wheel.writestr(f'__editable__.{self.name}.pth', line.encode())
+
+    def __enter__(self) -> '_ProjectRootPth':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def editable_wheel_command():
+    """setuptools' ``editable_wheel`` command using
+    :class:`_ProjectRootPth`, or None with a setuptools without PEP 660."""
+    try:
+        from setuptools.command.editable_wheel import editable_wheel
+    except ImportError:  # setuptools < 64: `setup.py develop` is used
+        return None
+
+    class EditableWheel(editable_wheel):
+
+        def run(self) -> None:
+            super().run()
+            # the metadata pkg_resources (hence mim) finds at the project
+            # root; the PEP 660 build keeps its own in a temporary folder
+            egg_info = self.reinitialize_command('egg_info')
+            egg_info.egg_base = REPO
+            self.run_command('egg_info')
+
+        def _select_strategy(self, name, tag, build_lib):
+            return _ProjectRootPth(name, REPO)
+
+    return EditableWheel
 
 
 def get_version() -> str:
@@ -68,6 +133,9 @@ def get_version() -> str:
 
 if __name__ == '__main__':
     link_mim_files()
+    cmdclass = {}
+    if editable_wheel_command() is not None:
+        cmdclass['editable_wheel'] = editable_wheel_command()
     setup(
         name='mafsar_mm',
         version=get_version(),
@@ -75,8 +143,12 @@ if __name__ == '__main__':
         'of CLIP (MA-FSAR) and FSAR baselines for MMAction2',
         packages=find_packages(exclude=('configs', 'tools', 'tests')),
         include_package_data=True,
-        package_data={'mafsar_mm': ['.mim/configs/**/*', '.mim/tools/**/*']},
+        package_data={
+            'mafsar_mm':
+            ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/data/splits/**/*']
+        },
         python_requires='>=3.8',
         install_requires=read_requirements('requirements/runtime.txt'),
         extras_require={'tests': read_requirements('requirements/tests.txt')},
-        zip_safe=False)
+        zip_safe=False,
+        cmdclass=cmdclass)

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny real videos written with OpenCV."""
+"""Shared fixtures: tiny real videos written with OpenCV, a tiny CLIP."""
 import os
 import os.path as osp
 import subprocess
@@ -7,6 +7,20 @@ import sys
 import cv2
 import numpy as np
 import pytest
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    """A tiny random CLIP (``TINY_CLIP_CFG``, seed 0) and its weights
+    file, for the tests that build towers from ``pretrained=<file>``."""
+    import torch
+
+    from mafsar_mm.models.utils import TINY_CLIP_CFG, build_open_clip
+    torch.manual_seed(0)
+    clip = build_open_clip(model_cfg=TINY_CLIP_CFG)
+    path = str(tmp_path_factory.mktemp('clip') / 'tiny_clip.pt')
+    torch.save(clip.state_dict(), path)
+    return clip, path
 
 
 def write_video(path: str, num_frames: int = 10, size: int = 32,

@@ -15,9 +15,9 @@ python tools/pretrain_tiny_clip.py --out data/pretrained/clip_tiny.pt
 python tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 CKPT=$(cat "$WORK_DIR/last_checkpoint")
 python tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" \
-    --dump "$WORK_DIR/test_metrics.json"
+    --dump-metrics "$WORK_DIR/test_metrics.json"
 python tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" \
-    --dump "$WORK_DIR/test_metrics_text_only.json" --text-only
+    --dump-metrics "$WORK_DIR/test_metrics_text_only.json" --text-only
 python - "$WORK_DIR" <<'PY'
 import json
 import os.path as osp

@@ -1,9 +1,13 @@
 """Test a few-shot recognizer (MMAction2's ``tools/test.py`` layout).
 
 Prints the mean accuracy over the test episodes with its 95% confidence
-interval. Examples::
+interval. As in MMAction2 1.x, ``--dump`` writes the predictions (a pickle
+of the episodes' data samples, through MMEngine's ``DumpResults``);
+``--dump-metrics`` writes the metrics as JSON. Examples::
 
     python tools/test.py CONFIG CHECKPOINT
+    python tools/test.py CONFIG CHECKPOINT --dump preds.pkl \
+        --dump-metrics metrics.json
     torchrun --nproc_per_node=2 tools/test.py CONFIG CKPT --launcher pytorch
     bash tools/dist_test.sh CONFIG CHECKPOINT 8
 """
@@ -28,7 +32,18 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help='number of test episodes (overrides the config)')
     parser.add_argument(
-        '--dump', type=str, help='write the metrics as JSON to this file')
+        '--dump',
+        type=str,
+        help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument(
+        '--dump-metrics',
+        type=str,
+        help='write the metrics (accuracy, 95%% CI, episodes) as JSON to '
+        'this file')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='run the encoder under automatic mixed precision')
     parser.add_argument(
         '--text-only',
         action='store_true',
@@ -79,13 +94,25 @@ def main() -> None:
     if args.strict:
         from mafsar_mm.utils.strict import make_strict
         make_strict(cfg)
+    if args.amp:
+        cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
+    if args.dump is not None:
+        # as MMAction2 1.x tools/test.py (its lines 78-86 on dev-1.x)
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            sys.exit(f'--dump {args.dump}: the dump file must end with .pkl '
+                     'or .pickle (metrics as JSON: --dump-metrics).')
+        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+        if isinstance(cfg.test_evaluator, (list, tuple)):
+            cfg.test_evaluator = list(cfg.test_evaluator) + [dump_metric]
+        else:
+            cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import setup_multi_process
     setup_multi_process(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.dump and runner.rank == 0:
-        with open(args.dump, 'w') as f:
+    if args.dump_metrics and runner.rank == 0:
+        with open(args.dump_metrics, 'w') as f:
             json.dump(metrics, f, indent=2)
 
 

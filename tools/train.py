@@ -27,7 +27,15 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
     parser.add_argument(
-        '--amp', action='store_true', help='enable mixed precision')
+        '--amp',
+        action='store_true',
+        help='enable automatic mixed precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual number of episodes per '
+        'step (processes x episodes per process) over '
+        'auto_scale_lr.base_batch_size')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -74,8 +82,20 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        # as MMAction2 1.x tools/train.py
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            from mafsar_mm.utils.errors import InputError
+            raise InputError(f'--amp does not support the optimizer wrapper '
+                             f'{wrapper!r} of the config.')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            from mafsar_mm.utils.errors import InputError
+            raise InputError('--auto-scale-lr needs auto_scale_lr='
+                             'dict(base_batch_size=...) in the config.')
+        cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

@@ -12,13 +12,20 @@ default_hooks = dict(
         by_epoch=False,
         max_keep_ckpts=3,
         save_best='fewshot/acc',
-        rule='greater'),
+        rule='greater',
+        # checkpoints and last_checkpoint written atomically (a temporary
+        # file renamed onto the final name): never a truncated file
+        backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'),
     # weights_only-loadable checkpoints; slim ones (no frozen CLIP) when the
     # CLIP has a pretrained source; checks keys/shapes on every load
     slim_checkpoint=dict(
-        type='SlimCheckpointHook', slim='auto', check_keys=True))
+        type='SlimCheckpointHook', slim='auto', check_keys=True),
+    # load_from/--resume with torch.load(weights_only=True)
+    safe_checkpoint_load=dict(type='SafeCheckpointLoadHook'),
+    # the learning rate continues after a resume without optimizer state
+    param_groups_resume=dict(type='ParamGroupsResumeHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -32,3 +39,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+
+# `tools/train.py --auto-scale-lr` scales the learning rate by
+# (processes x episodes per process) / base_batch_size, MMEngine's linear
+# rule; the schedules' learning rates are set for one episode per step.
+auto_scale_lr = dict(enable=False, base_batch_size=1)

@@ -27,8 +27,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from torch import Tensor
 
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
-                    '.mpeg', '.flv', '.wmv', '.3gp', '.ogv')
+from mafsar_mm.datasets.video_index import VIDEO_EXTS
 
 SupportSpec = Union[str, Dict[str, Sequence[str]]]
 
@@ -37,7 +36,7 @@ def _video_files(folder: str) -> List[str]:
     """Video files directly inside ``folder``, sorted by name."""
     return [
         osp.join(folder, name) for name in sorted(os.listdir(folder))
-        if name.lower().endswith(VIDEO_EXTENSIONS)
+        if name.lower().endswith(VIDEO_EXTS)
         and osp.isfile(osp.join(folder, name))
     ]
 
@@ -50,7 +49,7 @@ def support_from_dir(
     Args:
         root (str): Directory whose sub-folders are named after the classes
             and hold that class's videos (files with a known video
-            extension, see ``VIDEO_EXTENSIONS``).
+            extension, see ``mafsar_mm.datasets.video_index.VIDEO_EXTS``).
         underscores_to_spaces (bool): Turn ``_`` in folder names into
             spaces, so ``playing_guitar`` is read as ``playing guitar`` by
             the text encoder. Defaults to True.

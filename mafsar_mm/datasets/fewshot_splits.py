@@ -19,35 +19,31 @@ Labels are global over the three splits and follow ``class_names.tsv``, so
 they do not change when some videos are missing. Missing or broken videos
 are reported and left out; they never stop the conversion.
 
-Only the standard library is used, and no other ``mafsar_mm`` module is
-imported, so the module can be loaded on its own.
+The split lists are read by :mod:`.split_lists`, the videos found by
+:class:`.video_index.VideoIndex`.
 """
 import os
 import os.path as osp
-import re
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
                     Sequence, Tuple)
 
-SPLITS = ('train', 'val', 'test')
-CLASS_NAME_FILE = 'class_names.tsv'
+from mafsar_mm.utils.progress import track_progress
+from .split_lists import (CLASS_NAME_FILE, DEFAULT_SPLITS_DIR, SPLITS,
+                          available_benchmarks, load_splits,
+                          read_class_name_table, read_split_list)
+from .video_index import VIDEO_EXTS, VideoIndex
 
-#: Video file extensions searched for when none is given.
-VIDEO_EXTS = ('.mp4', '.webm', '.avi', '.mkv', '.mov', '.m4v', '.flv',
-              '.mpg', '.mpeg', '.wmv', '.3gp')
-
-#: Default location of the shipped split lists (a source checkout).
-DEFAULT_SPLITS_DIR = osp.normpath(
-    osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'data',
-             'splits'))
+__all__ = [
+    'BENCHMARKS', 'BenchmarkInfo', 'CLASS_NAME_FILE', 'DEFAULT_SPLITS_DIR',
+    'MIN_VIDEOS_5SHOT', 'PrepareResult', 'SPLITS', 'SplitStats',
+    'VIDEO_EXTS', 'VideoIndex', 'available_benchmarks', 'load_splits',
+    'prepare_fewshot', 'read_class_name_table', 'read_split_list'
+]
 
 #: Videos a class needs for one 5-way 5-shot episode (5 support + 1 query).
 MIN_VIDEOS_5SHOT = 6
-
-# Kinetics clips are named '<11-char YouTube id>_<start>_<end>' by the
-# ActivityNet crawler, or just '<YouTube id>' in some copies.
-_KINETICS_STEM = re.compile(r'^(?P<yt>[A-Za-z0-9_-]{11})(_\d+_\d+)?$')
 
 
 @dataclass(frozen=True)
@@ -142,234 +138,6 @@ class PrepareResult:
         return sum(s.videos for s in self.splits.values())
 
 
-def _natural_key(text: str) -> Tuple:
-    """Sort key that orders 'train2' before 'train10'."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part)
-                 for part in re.split(r'(\d+)', text))
-
-
-def available_benchmarks(splits_dir: Optional[str] = None) -> List[str]:
-    """Benchmarks with split lists in ``splits_dir``.
-
-    Args:
-        splits_dir (str, optional): Folder of ``<benchmark>/`` split
-            folders. Defaults to the repository's ``data/splits``.
-
-    Returns:
-        list[str]: Benchmark names, sorted.
-    """
-    splits_dir = splits_dir or DEFAULT_SPLITS_DIR
-    if not osp.isdir(splits_dir):
-        return []
-    return sorted(
-        name for name in os.listdir(splits_dir)
-        if all(osp.isfile(osp.join(splits_dir, name, f'{s}.txt'))
-               for s in SPLITS))
-
-
-def read_split_list(path: str) -> List[Tuple[str, str]]:
-    """Read a ``<class key>/<video id>`` list.
-
-    Args:
-        path (str): The list file. Blank lines are skipped; the video id is
-            the part after the last '/', the class key everything before.
-
-    Returns:
-        list[tuple[str, str]]: ``(class key, video id)`` in file order.
-    """
-    entries = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            if '/' not in line:
-                raise ValueError(f'{path}:{lineno}: expected '
-                                 f'`<class>/<video id>`, got {line!r}')
-            key, vid = line.rsplit('/', 1)
-            entries.append((key, vid))
-    return entries
-
-
-def read_class_names(path: str) -> 'OrderedDict[str, str]':
-    """Read ``class_names.tsv``: ``<class key><TAB><readable name>``.
-
-    Args:
-        path (str): The tsv file; line order is the global label order.
-
-    Returns:
-        OrderedDict[str, str]: ``{class key: readable name}``.
-    """
-    names: 'OrderedDict[str, str]' = OrderedDict()
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip('\r\n')
-            if not line.strip():
-                continue
-            key, sep, name = line.partition('\t')
-            if not sep or not name.strip():
-                raise ValueError(f'{path}:{lineno}: expected '
-                                 f'`<class key><TAB><name>`, got {line!r}')
-            if key in names:
-                raise ValueError(f'{path}:{lineno}: duplicate key {key!r}')
-            names[key] = name.strip()
-    return names
-
-
-def load_splits(
-    benchmark: str,
-    splits_dir: Optional[str] = None
-) -> Tuple[Dict[str, List[Tuple[str, str]]], 'OrderedDict[str, str]']:
-    """Load a benchmark's split lists and its global class order.
-
-    Args:
-        benchmark (str): Folder name under ``splits_dir``.
-        splits_dir (str, optional): Folder of split folders. Defaults to
-            the repository's ``data/splits``.
-
-    Returns:
-        tuple: ``({split: [(class key, video id)]}, {class key: name})``.
-        The class mapping covers every class of the three splits, in label
-        order. Without ``class_names.tsv``, classes are ordered train, val,
-        test (naturally sorted within a split) and named by their key.
-    """
-    splits_dir = splits_dir or DEFAULT_SPLITS_DIR
-    bench_dir = osp.join(splits_dir, benchmark)
-    if not osp.isdir(bench_dir):
-        known = ', '.join(available_benchmarks(splits_dir)) or 'none'
-        raise FileNotFoundError(
-            f'No split lists for {benchmark!r} in {splits_dir} (found: '
-            f'{known}). Pass --splits-dir or add {bench_dir}/'
-            '{train,val,test}.txt.')
-    lists = {}
-    for split in SPLITS:
-        path = osp.join(bench_dir, f'{split}.txt')
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'Missing split list {path}.')
-        lists[split] = read_split_list(path)
-
-    name_file = osp.join(bench_dir, CLASS_NAME_FILE)
-    if osp.isfile(name_file):
-        names = read_class_names(name_file)
-    else:
-        names = OrderedDict()
-        for split in SPLITS:
-            keys = {key for key, _ in lists[split]}
-            for key in sorted(keys, key=_natural_key):
-                names.setdefault(key, key)
-
-    owner: Dict[str, str] = {}
-    for split in SPLITS:
-        for key, _ in lists[split]:
-            if key not in names:
-                raise ValueError(f'Class {key!r} of {split}.txt is not in '
-                                 f'{name_file}.')
-            if owner.setdefault(key, split) != split:
-                raise ValueError(f'Class {key!r} is in both {owner[key]} '
-                                 f'and {split}: few-shot splits must have '
-                                 'disjoint classes.')
-    return lists, names
-
-
-def _norm_dir(name: str) -> str:
-    """Folder names compare case- and separator-insensitively."""
-    return re.sub(r'[\s_]+', ' ', name).strip().lower()
-
-
-class VideoIndex:
-    """Every video file under a root folder, searchable by file stem.
-
-    Args:
-        root (str): The video root, walked recursively (symlinks followed).
-        exts (Sequence[str], optional): Extensions to index. Defaults to
-            :data:`VIDEO_EXTS`.
-    """
-
-    def __init__(self, root: str, exts: Optional[Sequence[str]] = None):
-        if not osp.isdir(root):
-            raise FileNotFoundError(f'Video root {root} is not a folder.')
-        self.root = root
-        self.exts = tuple(e.lower() for e in (exts or VIDEO_EXTS))
-        self.by_stem: Dict[str, List[str]] = defaultdict(list)
-        self.by_lower: Dict[str, List[str]] = defaultdict(list)
-        self.by_youtube: Dict[str, List[str]] = defaultdict(list)
-        self.num_files = 0
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-            dirnames.sort()
-            rel_dir = osp.relpath(dirpath, root)
-            for fname in sorted(filenames):
-                stem, ext = osp.splitext(fname)
-                if ext.lower() not in self.exts:
-                    continue
-                rel = fname if rel_dir == '.' else osp.join(rel_dir, fname)
-                rel = rel.replace(os.sep, '/')
-                self.num_files += 1
-                self.by_stem[stem].append(rel)
-                self.by_lower[stem.lower()].append(rel)
-                match = _KINETICS_STEM.match(stem)
-                if match:
-                    self.by_youtube[match.group('yt')].append(rel)
-
-    def candidates(self,
-                   video_id: str,
-                   youtube_ids: bool = False) -> List[str]:
-        """Files whose stem is ``video_id``.
-
-        Args:
-            video_id (str): The id from the split list.
-            youtube_ids (bool): Fall back to the 11-character YouTube id.
-                Defaults to False.
-
-        Returns:
-            list[str]: Paths relative to the root: exact stem matches, else
-            case-insensitive ones, else (with ``youtube_ids``) files of the
-            same YouTube video.
-        """
-        found = self.by_stem.get(video_id) or self.by_lower.get(
-            video_id.lower())
-        if not found and youtube_ids:
-            match = _KINETICS_STEM.match(video_id)
-            if match:
-                found = self.by_youtube.get(match.group('yt'))
-        return list(found or [])
-
-    def find(self,
-             video_id: str,
-             class_key: str = '',
-             ext_preference: Sequence[str] = (),
-             youtube_ids: bool = False) -> Optional[str]:
-        """The best file for a listed video, or None.
-
-        Among several candidates, one inside a folder named like the class
-        wins, then the preferred extension, then the shortest path.
-
-        Args:
-            video_id (str): The id from the split list.
-            class_key (str): Its class key (folder name in most layouts).
-                Defaults to ''.
-            ext_preference (Sequence[str]): Extensions, best first.
-                Defaults to ().
-            youtube_ids (bool): See :meth:`candidates`. Defaults to False.
-
-        Returns:
-            str | None: Path relative to the root.
-        """
-        found = self.candidates(video_id, youtube_ids)
-        if len(found) <= 1:
-            return found[0] if found else None
-        want_dir = _norm_dir(class_key)
-        prefs = [e.lower() for e in ext_preference]
-
-        def rank(rel: str) -> Tuple:
-            parts = rel.split('/')
-            in_class = any(_norm_dir(p) == want_dir for p in parts[:-1])
-            ext = osp.splitext(rel)[1].lower()
-            ext_rank = prefs.index(ext) if ext in prefs else len(prefs)
-            return (not in_class, ext_rank, len(parts), len(rel), rel)
-
-        return min(found, key=rank)
-
-
 def _normalise_ext(ext: Optional[str]) -> Optional[str]:
     if not ext or ext.lower() == 'auto':
         return None
@@ -430,17 +198,20 @@ def prepare_fewshot(benchmark: str,
     label_of = {key: i for i, key in enumerate(names)}
     class_names = list(names.values())
 
-    found: Dict[str, List[Tuple[str, int]]] = {}
+    found: Dict[str, List[Tuple[str, int]]] = {s: [] for s in SPLITS}
     missing: List[Tuple[str, str]] = []
-    for split in SPLITS:
-        rows = []
-        for key, vid in lists[split]:
-            rel = index.find(vid, key, info.ext_preference, info.youtube_ids)
-            if rel is None:
-                missing.append((split, f'{key}/{vid}'))
-            else:
-                rows.append((rel, label_of[key]))
-        found[split] = rows
+    listed = [(split, key, vid) for split in SPLITS
+              for key, vid in lists[split]]
+    for split, key, vid in track_progress(
+            listed,
+            len(listed),
+            f'[{benchmark}] finding {len(listed)} listed videos',
+            enabled=log is not None):
+        rel = index.find(vid, key, info.ext_preference, info.youtube_ids)
+        if rel is None:
+            missing.append((split, f'{key}/{vid}'))
+        else:
+            found[split].append((rel, label_of[key]))
 
     bad: List[Tuple[str, str, str]] = []
     if checker is not None:

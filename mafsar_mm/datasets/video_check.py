@@ -6,14 +6,14 @@ frames including the last one. :func:`check_annotation` does this for every
 line of an MMAction2 annotation file in parallel and writes a clean copy
 with only the usable lines.
 
-No other ``mafsar_mm`` module is imported, so the module can be loaded on
-its own.
 """
 import multiprocessing
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mafsar_mm.utils.progress import track_progress
 
 #: Frames decoded per video besides the count: first, middle, last.
 PROBE_POSITIONS = (0.0, 0.5, 1.0)
@@ -74,16 +74,6 @@ def _check_one(args: Tuple[str, int]) -> Tuple[str, Optional[str]]:
         return path, f'unreadable ({_short(exc)})'
 
 
-def _progress(items: Iterable, total: int, desc: str, enabled: bool):
-    if not enabled:
-        return items
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm ships with open_clip
-        return items
-    return tqdm(items, total=total, desc=desc, unit='video')
-
-
 def check_paths(paths: Sequence[str],
                 min_frames: int = 8,
                 workers: int = 1,
@@ -96,7 +86,7 @@ def check_paths(paths: Sequence[str],
         min_frames (int): Fewest frames accepted. Defaults to 8.
         workers (int): Worker processes; 1 checks in this process, 0 uses
             one per CPU. Defaults to 1.
-        progress (bool): Show a tqdm progress bar. Defaults to True.
+        progress (bool): Show a progress bar. Defaults to True.
         desc (str): Progress bar label. Defaults to 'checking videos'.
 
     Returns:
@@ -110,7 +100,7 @@ def check_paths(paths: Sequence[str],
     bad: Dict[str, str] = {}
     if workers == 1:
         results = map(_check_one, jobs)
-        for path, reason in _progress(results, len(jobs), desc, progress):
+        for path, reason in track_progress(results, len(jobs), desc, progress):
             if reason:
                 bad[path] = reason
         return bad
@@ -120,7 +110,7 @@ def check_paths(paths: Sequence[str],
     chunk = max(1, min(64, len(jobs) // (workers * 8)))
     with ctx.Pool(workers) as pool:
         results = pool.imap_unordered(_check_one, jobs, chunksize=chunk)
-        for path, reason in _progress(results, len(jobs), desc, progress):
+        for path, reason in track_progress(results, len(jobs), desc, progress):
             if reason:
                 bad[path] = reason
     return bad

@@ -1,31 +1,34 @@
-from .atomic_file_backend import (AtomicLocalBackend, atomic_write,
-                                  register_atomic_local_backend)
+# Importing this package registers loops and hooks in MMAction2's
+# registries and adds the 'atomic_local' file backend under its own name;
+# it replaces nothing of MMEngine's (configs turn the safe checkpoint I/O
+# on, see configs/_base_/default_runtime.py).
+from .atomic_file_backend import (ATOMIC_BACKEND, AtomicLocalBackend,
+                                  atomic_write)
+from .checkpoint_fit import CheckpointMismatchError, prepare_state_dict
 from .checkpoint_loading import (CheckpointError, CorruptCheckpointError,
                                  UnsafeCheckpointError, find_resume_checkpoint,
                                  from_weights_only_types, is_intact_checkpoint,
-                                 load_local_checkpoint,
-                                 register_checkpoint_loader,
+                                 load_local_checkpoint, safe_local_loading,
                                  to_weights_only_types)
+from .checkpoint_slimming import frozen_pretrained_keys, make_slim
 from .dist_utils import setup_multi_process
 from .episode_feature_cache import EpisodeFeatureCache
 from .episodic_train_loop import EpisodicTrainLoop, seed_everything
 from .errors import USER_ERRORS
 from .few_shot_loops import FewShotTestLoop, FewShotValLoop
-from .slim_checkpoint import (CheckpointMismatchError, SlimCheckpointHook,
-                              frozen_pretrained_keys, load_model_checkpoint,
-                              make_slim, prepare_state_dict)
-
-register_checkpoint_loader()
-register_atomic_local_backend()
+from .hooks import (ParamGroupsResumeHook, SafeCheckpointLoadHook,
+                    SlimCheckpointHook)
+from .model_checkpoint import load_model_checkpoint
 
 __all__ = [
     'EpisodeFeatureCache', 'FewShotTestLoop', 'FewShotValLoop',
     'EpisodicTrainLoop', 'seed_everything', 'load_local_checkpoint',
-    'register_checkpoint_loader', 'setup_multi_process', 'AtomicLocalBackend',
-    'atomic_write', 'register_atomic_local_backend', 'CheckpointError',
+    'safe_local_loading', 'setup_multi_process', 'ATOMIC_BACKEND',
+    'AtomicLocalBackend', 'atomic_write', 'CheckpointError',
     'CorruptCheckpointError', 'UnsafeCheckpointError',
     'CheckpointMismatchError', 'find_resume_checkpoint',
     'is_intact_checkpoint', 'to_weights_only_types', 'from_weights_only_types',
-    'SlimCheckpointHook', 'frozen_pretrained_keys', 'load_model_checkpoint',
-    'make_slim', 'prepare_state_dict', 'USER_ERRORS'
+    'SlimCheckpointHook', 'ParamGroupsResumeHook', 'SafeCheckpointLoadHook',
+    'frozen_pretrained_keys', 'load_model_checkpoint', 'make_slim',
+    'prepare_state_dict', 'USER_ERRORS'
 ]

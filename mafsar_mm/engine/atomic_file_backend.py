@@ -9,29 +9,30 @@ truncated checkpoint under its final name. :class:`AtomicLocalBackend`
 writes to a temporary file in the same directory, flushes it to disk and
 then ``os.replace``-s it onto the final name, so a checkpoint file is either
 the complete old one, the complete new one, or absent.
+
+Nothing is replaced at import: the backend is added under its own name,
+:data:`ATOMIC_BACKEND` (``'atomic_local'``, no path prefix, so MMEngine's
+``'local'`` backend stays the default for every path), and a config opts
+in with ``CheckpointHook(backend_args=dict(backend='atomic_local'))``, as
+``configs/_base_/default_runtime.py`` does.
 """
-import os
 import os.path as osp
-import uuid
 from pathlib import Path
 from typing import Union
 
-import mmengine
 from mmengine.fileio.backends import LocalBackend, register_backend
 
+from mafsar_mm.utils.atomic_files import atomic_write as _atomic_write
 from mafsar_mm.utils.workdir_lock import remove_stale_tmp_files
 
 
 def atomic_write(data: Union[bytes, str],
                  filepath: Union[str, Path],
                  encoding: str = 'utf-8') -> None:
-    """Write ``data`` to ``filepath`` atomically.
-
-    The data go to a temporary file next to ``filepath`` (same file
-    system), are flushed and fsync-ed, and the temporary file is renamed
-    onto ``filepath`` with ``os.replace`` (atomic on POSIX and Windows).
-    On any error (disk full, interruption) the temporary file is removed
-    and an existing ``filepath`` is left untouched.
+    """Write ``data`` to ``filepath`` atomically
+    (:func:`mafsar_mm.utils.atomic_files.atomic_write`), then remove the
+    temporary files a killed run left in the folder, if it is a work dir
+    this run holds the lock of.
 
     Args:
         data (bytes | str): Content; ``str`` is encoded with ``encoding``.
@@ -39,52 +40,17 @@ def atomic_write(data: Union[bytes, str],
             needed.
         encoding (str): Encoding of ``str`` data. Defaults to 'utf-8'.
     """
-    filepath = str(filepath)
-    folder = osp.dirname(osp.abspath(filepath))
-    mmengine.mkdir_or_exist(folder)
-    if isinstance(data, str):
-        data = data.encode(encoding)
-    tmp = osp.join(folder,
-                   f'.{osp.basename(filepath)}.{uuid.uuid4().hex[:12]}.tmp')
-    try:
-        # 'xb' honours the umask (unlike tempfile.mkstemp's 0600)
-        with open(tmp, 'xb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filepath)
-    except BaseException as e:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        if isinstance(e, OSError) and e.strerror and not e.filename:
-            # e.g. a full disk: say which file could not be written
-            raise OSError(e.errno, e.strerror, filepath) from e
-        raise
-    _fsync_dir(folder)
-    remove_stale_tmp_files(folder)  # only in a work dir this run locked
-
-
-def _fsync_dir(folder: str) -> None:
-    """Persist a rename (best effort; not supported everywhere)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover (e.g. Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+    _atomic_write(data, filepath, encoding=encoding)
+    remove_stale_tmp_files(osp.dirname(osp.abspath(str(filepath))))
 
 
 class AtomicLocalBackend(LocalBackend):
     """``LocalBackend`` whose ``put``/``put_text`` write atomically.
 
-    Registered as MMEngine's ``'local'`` backend (prefix ``''``) by
-    :func:`register_atomic_local_backend`, i.e. when ``mafsar_mm`` is
-    imported, so every local checkpoint the Runner saves goes through
-    :func:`atomic_write`.
+    Registered in MMEngine's file backends as :data:`ATOMIC_BACKEND`
+    (without a prefix); ``CheckpointHook(backend_args=dict(backend=
+    'atomic_local'))`` then saves every checkpoint and ``last_checkpoint``
+    through :func:`atomic_write`.
     """
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
@@ -101,7 +67,8 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write(obj, filepath, encoding=encoding)
 
 
-def register_atomic_local_backend() -> None:
-    """Make :class:`AtomicLocalBackend` MMEngine's backend for local
-    paths."""
-    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+#: Name of :class:`AtomicLocalBackend` in MMEngine's file backends.
+ATOMIC_BACKEND = 'atomic_local'
+
+# a new name next to MMEngine's; 'local' and the '' prefix stay untouched
+register_backend(ATOMIC_BACKEND, AtomicLocalBackend)

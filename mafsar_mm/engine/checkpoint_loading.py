@@ -8,8 +8,11 @@ tensors and plain Python types instead (:class:`SlimCheckpointHook` stores
 the message hub with :func:`to_weights_only_types` and restores it with
 :func:`from_weights_only_types`), so they load with ``weights_only=True``.
 
-:func:`load_local_checkpoint` (MMEngine's loader for local files once
-``mafsar_mm`` is imported) always tries ``weights_only=True`` first. Full
+:func:`load_local_checkpoint` always tries ``weights_only=True`` first.
+It is MMEngine's loader for local files only inside
+:func:`safe_local_loading` (which :class:`SafeCheckpointIOHook` enters
+while a Runner loads ``load_from``/``--resume``); importing ``mafsar_mm``
+leaves MMEngine's loaders as they are. Full
 unpickling is a separate, explicit step: it runs code stored in the file,
 so it is only done for files you trust, when you ask for it with
 ``MAFSAR_WEIGHTS_ONLY=0`` (or ``weights_only=False``); otherwise loading
@@ -22,7 +25,8 @@ import pickle
 import re
 import zipfile
 from collections import OrderedDict
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import torch
@@ -141,10 +145,22 @@ def load_local_checkpoint(filename: str,
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 
-def register_checkpoint_loader() -> None:
-    """Make MMEngine use :func:`load_local_checkpoint` for local files."""
+@contextmanager
+def safe_local_loading() -> Iterator[None]:
+    """Within the block, MMEngine loads local files with
+    :func:`load_local_checkpoint`; MMEngine's own loader is put back on
+    leaving it (also on errors)."""
+    # CheckpointLoader keeps one loader per path prefix, '' for local paths
+    # (mmengine/runner/checkpoint.py, CheckpointLoader.register_scheme)
+    previous = CheckpointLoader._schemes.get('')
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            CheckpointLoader.register_scheme(
+                prefixes='', loader=previous, force=True)
 
 
 def _array_to_plain(array: np.ndarray) -> dict:

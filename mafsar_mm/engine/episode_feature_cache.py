@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from mafsar_mm.datasets import (BadVideoError, FewShotVideoDataset,
                                 report_bad_video)
 from mafsar_mm.structures import EpisodeDataSample
+from mafsar_mm.utils.progress import track_progress
 
 
 class _VideoClips(Dataset):
@@ -123,7 +124,8 @@ class EpisodeFeatureCache:
             batch_size=self.batch_size,
             num_workers=self.num_workers,
             collate_fn=_collate)
-        for batch in loader:
+        for batch in track_progress(loader, len(loader),
+                                    f'encoding {len(videos)} videos'):
             good = []
             for path, label, clip, reason in batch:
                 if clip is None:

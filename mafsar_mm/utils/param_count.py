@@ -1,5 +1,5 @@
 """Parameter counting: totals, tunable/frozen split per submodule, and the
-MA-FSAR ViT-B/32 budget of the paper's Table 4 (SPEC.md 2.2)."""
+MA-FSAR ViT-B/32 budget of the paper's Table 4 (docs/method.md)."""
 from typing import Dict, List, Optional
 
 from torch import nn

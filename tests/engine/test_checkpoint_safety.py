@@ -3,6 +3,9 @@ to resume from, and clear errors for checkpoints that do not fit."""
 import errno
 import os
 import os.path as osp
+import subprocess
+import sys
+import textwrap
 from collections import OrderedDict
 
 import numpy as np
@@ -10,15 +13,23 @@ import pytest
 import torch
 from mmengine.fileio import get_file_backend
 from mmengine.logging import HistoryBuffer, MessageHub
-from mmengine.runner import save_checkpoint
+from mmengine.runner import save_checkpoint as _save_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import mafsar_mm  # noqa: F401
-from mafsar_mm.engine import (AtomicLocalBackend, CheckpointMismatchError,
-                              CorruptCheckpointError, UnsafeCheckpointError,
-                              find_resume_checkpoint, from_weights_only_types,
-                              load_local_checkpoint, make_slim,
-                              prepare_state_dict, to_weights_only_types)
+from mafsar_mm.engine import (ATOMIC_BACKEND, AtomicLocalBackend,
+                              CheckpointMismatchError, CorruptCheckpointError,
+                              UnsafeCheckpointError, find_resume_checkpoint,
+                              from_weights_only_types, load_local_checkpoint,
+                              make_slim, prepare_state_dict,
+                              safe_local_loading, to_weights_only_types)
+
+ATOMIC = dict(backend=ATOMIC_BACKEND)
+
+
+def save_checkpoint(checkpoint, path):
+    """MMEngine's save path with the backend our configs select."""
+    _save_checkpoint(checkpoint, path, backend_args=ATOMIC)
 
 
 def _fail(exc):
@@ -36,8 +47,49 @@ def _tmp_files(folder):
 # 6. disk full / interrupted writes ---------------------------------------
 
 
-def test_local_backend_is_atomic():
-    assert isinstance(get_file_backend('/some/path'), AtomicLocalBackend)
+def test_atomic_backend_is_selected_by_name_only():
+    assert isinstance(
+        get_file_backend('/some/path', backend_args=ATOMIC),
+        AtomicLocalBackend)
+    assert not isinstance(get_file_backend('/some/path'), AtomicLocalBackend)
+
+
+_SNAPSHOT = textwrap.dedent("""
+    import mmengine.fileio.backends.registry_utils as fb
+    from mmengine.runner import CheckpointLoader
+    def snapshot():
+        return (dict(fb.backends), dict(fb.prefix_to_backends),
+                dict(CheckpointLoader._schemes))
+    before = snapshot()
+    import mafsar_mm, mafsar_mm.engine  # noqa
+    after = snapshot()
+    for name, (b, a) in zip(('backends', 'prefixes', 'loaders'),
+                            zip(before, after)):
+        changed = sorted(k for k in b if a.get(k) is not b[k])
+        print(name, 'changed:', changed, 'added:', sorted(set(a) - set(b)))
+""")
+
+
+def test_import_changes_no_mmengine_backend_or_loader():
+    out = subprocess.run([sys.executable, '-c', _SNAPSHOT],
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout.splitlines()
+    assert out == [
+        "backends changed: [] added: ['atomic_local']",
+        'prefixes changed: [] added: []',
+        'loaders changed: [] added: []',
+    ]
+
+
+def test_safe_loading_is_scoped(tmp_path):
+    from mmengine.runner import CheckpointLoader
+    mmengine_loader = CheckpointLoader._schemes['']
+    with safe_local_loading():
+        assert CheckpointLoader._schemes[''] is load_local_checkpoint
+        with pytest.raises(FileNotFoundError):
+            _load_checkpoint(str(tmp_path / 'missing.pth'))
+    assert CheckpointLoader._schemes[''] is mmengine_loader
 
 
 @pytest.mark.parametrize('where, exc', [
@@ -103,7 +155,8 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
     path = str(tmp_path / 'iter_6.pth')
     _write_run(str(tmp_path), [6], truncate=6)
     with pytest.raises(CorruptCheckpointError, match='truncated or corrupt'):
-        _load_checkpoint(path)
+        with safe_local_loading():
+            _load_checkpoint(path)
 
 
 # 5. weights_only loading -------------------------------------------------
@@ -231,3 +284,31 @@ def test_runner_refuses_checkpoint_of_another_architecture(
         runner.test()  # MMEngine alone would only warn
     assert 'shape mismatches (3)' in str(info.value)
     assert 'head.neck' in str(info.value)
+
+
+def test_project_config_writes_atomically_and_loads_safely(
+        synthetic_root, tmp_path, monkeypatch):
+    from _reliability import micro_config
+    from mmengine.runner import CheckpointLoader, Runner
+    written = []
+    put = AtomicLocalBackend.put
+
+    def spy(self, obj, filepath):
+        written.append(osp.basename(filepath))
+        return put(self, obj, filepath)
+
+    monkeypatch.setattr(AtomicLocalBackend, 'put', spy)
+    cfg = micro_config(synthetic_root, str(tmp_path / 'work'), max_iters=2)
+    cfg.experiment_name = 'reliability_safe_io'
+    Runner.from_cfg(cfg).train()
+    assert written == ['iter_2.pth']
+    mmengine_loader = CheckpointLoader._schemes['']
+    # a checkpoint that needs full unpickling: refused by the Runner
+    unsafe = str(tmp_path / 'unsafe.pth')
+    torch.save(dict(meta={}, state_dict={}, extra=HistoryBuffer()), unsafe)
+    cfg = micro_config(synthetic_root, str(tmp_path / 'test'))
+    cfg.load_from = unsafe
+    cfg.experiment_name = 'reliability_safe_io_test'
+    with pytest.raises(UnsafeCheckpointError, match='HistoryBuffer'):
+        Runner.from_cfg(cfg).test()
+    assert CheckpointLoader._schemes[''] is mmengine_loader

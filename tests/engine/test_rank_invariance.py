@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import mmengine
 import pytest
 import torch
 from _reliability import REPO, micro_config, save_micro_clip
@@ -58,15 +59,16 @@ def test_same_accuracy_on_one_and_two_processes(trained):
     test = os.path.join(REPO, 'tools', 'test.py')
     one = _run([
         sys.executable, test, config, checkpoint, '--work-dir',
-        str(root / 'one'), '--dump',
-        str(root / 'one.json')
+        str(root / 'one'), '--dump-metrics',
+        str(root / 'one.json'), '--dump',
+        str(root / 'one.pkl')
     ])
     assert one.returncode == 0, one.stderr[-3000:]
     two = _run([
         sys.executable, '-m', 'torch.distributed.run', '--standalone',
         '--nproc_per_node=2', test, config, checkpoint, '--launcher',
         'pytorch', '--work-dir',
-        str(root / 'two'), '--dump',
+        str(root / 'two'), '--dump-metrics',
         str(root / 'two.json')
     ])
     assert two.returncode == 0, two.stderr[-3000:]
@@ -74,6 +76,15 @@ def test_same_accuracy_on_one_and_two_processes(trained):
     metrics_two = json.load(open(root / 'two.json'))
     assert metrics_one['fewshot/episodes'] == 7
     assert metrics_one == metrics_two
+    # --dump: the predictions of every episode, as in MMAction2 1.x
+    preds = mmengine.load(root / 'one.pkl')
+    assert len(preds) == 7
+    acc = [
+        float((p['pred_labels'] == p['query_labels']).float().mean())
+        for p in preds
+    ]
+    assert 100 * sum(acc) / len(acc) == pytest.approx(
+        metrics_one['fewshot/acc'])
 
 
 def test_checkpoint_of_another_architecture_is_one_message(trained):

@@ -170,7 +170,7 @@ def test_command(config: str, checkpoint: str, work_dir: str, episodes: int,
     return [
         'python', 'tools/test.py', config, checkpoint, '--work-dir',
         files['work_dir'], '--num-episodes',
-        str(episodes), '--dump', files['metrics'], '--cfg-options',
+        str(episodes), '--dump-metrics', files['metrics'], '--cfg-options',
         f"test_evaluator.query_dump_file={files['queries']}", *options,
         *extra
     ]

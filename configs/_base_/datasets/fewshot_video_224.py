@@ -1,4 +1,4 @@
-# Shared episode loaders for the real benchmarks (SPEC.md 1 and 3), CLIP
+# Shared episode loaders for the real benchmarks (docs/method.md), CLIP
 # normalisation in the data preprocessor. 8 frames drawn as CLIP-FSAR
 # draws them with SAMPLING_RATE 50 (SSv2, UCF101, HMDB51; kinetics100.py
 # sets 35): one random frame in each of 8 segments of L // 8 frames in

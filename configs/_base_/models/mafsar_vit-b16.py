@@ -1,5 +1,5 @@
-# MA-FSAR (SPEC.md 2): frozen CLIP ViT-B/16 with FgMA adapters, frozen text
-# encoder, TPCM prototypes, OTAM matching, text branch fused with alpha.
+# MA-FSAR (docs/method.md): frozen CLIP ViT-B/16 with FgMA adapters, frozen
+# text encoder, TPCM prototypes, OTAM matching, text branch fused with alpha.
 clip = dict(model_name='ViT-B-16', pretrained='openai')
 model = dict(
     type='FewShotRecognizer',

@@ -2,7 +2,7 @@
 Multimodal Adaptation (FgMA) around every transformer block.
 
 References:
-    * MA-FSAR (arXiv 2308.01532), see SPEC.md 2.1-2.2: global temporal
+    * MA-FSAR (arXiv 2308.01532), see docs/method.md: global temporal
       adaptation (GTA), local multimodal adaptation (LMA, support videos
       with their class text), local spatiotemporal adaptation (LSTA, query
       videos) and joint adaptation, all reusing the block's frozen
@@ -16,10 +16,9 @@ References:
       layout (batch first, class token first, patch dropout, ``ln_pre``).
 """
 from functools import partial
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from open_clip.transformer import ResidualAttentionBlock
@@ -27,7 +26,8 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from ..adapters import Adapter
-from ..utils import build_clip_visual
+from ..utils import build_clip_visual, check_open_clip_tower
+from .frozen_attention import frozen_attention, fusable
 
 _TEXT_FC_MODES = ('per_layer', 'shared')
 _LMA_MODES = ('parallel', 'serial')
@@ -128,7 +128,7 @@ class CLIPViTFgMA(BaseModule):
             that the joint adapter keeps anyway; costs one ``c_fc`` per
             block. Defaults to False.
         fused_attn (bool): Run the frozen attentions through
-            :meth:`_frozen_attention` (contiguous batch-first projections,
+            :func:`.frozen_attention` (contiguous batch-first projections,
             ``F.scaled_dot_product_attention``, and one q/k/v projection of
             the frame tokens shared by the plain and the multimodal
             attention of ``lma_mode='parallel'``, whose frozen output
@@ -191,11 +191,7 @@ class CLIPViTFgMA(BaseModule):
         if not getattr(transformer, 'batch_first', True):
             raise ValueError('Only batch-first open_clip transformers are '
                              'supported.')
-        for blk in transformer.resblocks:
-            if type(blk) is not ResidualAttentionBlock:
-                raise ValueError('Only open_clip ResidualAttentionBlock '
-                                 'blocks are supported, got '
-                                 f'{type(blk).__name__}.')
+        check_open_clip_tower(self.visual, type(self).__name__)
         self.embed_dims = transformer.width
         self.output_dim = self.visual.output_dim
         self.num_layers = len(transformer.resblocks)
@@ -221,7 +217,7 @@ class CLIPViTFgMA(BaseModule):
                              f'{with_cp!r}')
         self.with_cp = with_cp
         self.fused_attn = fused_attn and all(
-            self._fusable(blk.attn) for blk in transformer.resblocks)
+            fusable(blk.attn) for blk in transformer.resblocks)
         self.text_dim = text_dim or self.output_dim
         keys = [str(i) for i in self.adapted_layers]
         dims = self.embed_dims
@@ -300,93 +296,6 @@ class CLIPViTFgMA(BaseModule):
             self.visual.eval()
         return self
 
-    @staticmethod
-    def _fusable(attn: nn.MultiheadAttention) -> bool:
-        """Whether :meth:`_frozen_attention` reproduces ``attn``: packed
-        q/k/v weights, batch first, no extra key/value biases."""
-        return (attn.batch_first and attn._qkv_same_embed_dim
-                and attn.in_proj_weight is not None and attn.bias_k is None
-                and not attn.add_zero_attn)
-
-    def _frozen_attention(
-            self,
-            blk: ResidualAttentionBlock,
-            ln_x: Tensor,
-            ln_extra: Optional[Tensor],
-            plain: bool,
-            project_mm: bool = True
-    ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
-        """The block's frozen multi-head self-attention, frame tokens as
-        queries (``ls_1`` applied).
-
-        The math of ``blk.attention`` (``nn.MultiheadAttention``): q/k/v
-        projection, scaled dot-product attention per head, output
-        projection. It is computed here so that (1) the projections run
-        on contiguous batch-first tensors: ``nn.MultiheadAttention``
-        transposes to sequence first, and ``torch.matmul`` with a frozen
-        weight and a non-contiguous input that needs grad falls back to a
-        batched matmul over an expanded weight, much slower on CPU; (2)
-        the q/k/v of the frame tokens are computed once for both the plain
-        attention and the multimodal one; and (3) the keys/values of the
-        frame and the extra tokens come out of one projection into one
-        tensor, so the plain attention reads a slice of it and nothing is
-        concatenated or saved for backward twice.
-
-        Args:
-            blk (ResidualAttentionBlock): The block.
-            ln_x (Tensor): ``[B, L, D]`` normalised frame tokens (queries,
-                keys and values).
-            ln_extra (Tensor, optional): ``[B, E, D]`` normalised extra
-                tokens (keys and values only).
-            plain (bool): Also return the attention over ``ln_x`` alone
-                when ``ln_extra`` is given.
-            project_mm (bool): Apply the output projection (and
-                ``ls_1``) to the multimodal attention; False returns the
-                merged heads before it, for an adapter that folds the
-                projection in (:meth:`Adapter.forward_projected`).
-                Defaults to True.
-
-        Returns:
-            tuple: ``(attn_x, attn_mm)``, each ``[B, L, D]`` or None:
-            ``attn_x`` attends over ``ln_x`` (given when ``plain`` or
-            ``ln_extra`` is None), ``attn_mm`` over ``[ln_x, ln_extra]``
-            (None without ``ln_extra``).
-        """
-        attn = blk.attn
-        batch, length, dims = ln_x.shape
-        heads = attn.num_heads
-        weight, bias = attn.in_proj_weight, attn.in_proj_bias
-        drop = attn.dropout if attn.training else 0.0
-
-        def split_heads(t: Tensor, parts: int) -> List[Tensor]:
-            # [B, L', parts * D] -> parts x [B, heads, L', D / heads]
-            t = t.unflatten(-1, (parts, heads, dims // heads))
-            return t.permute(2, 0, 3, 1, 4).unbind(0)
-
-        def merge(o: Tensor, project: bool = True) -> Tensor:
-            # [B, heads, L, D / heads] -> [B, L, D] -> output projection
-            o = o.transpose(1, 2).reshape(batch, length, dims)
-            if not project:
-                return o
-            return blk.ls_1(
-                F.linear(o, attn.out_proj.weight, attn.out_proj.bias))
-
-        b_q, b_kv = (None, None) if bias is None else bias.split(
-            [dims, 2 * dims])
-        q, = split_heads(F.linear(ln_x, weight[:dims], b_q), 1)
-        tokens = ln_x if ln_extra is None else torch.cat([ln_x, ln_extra], 1)
-        # [B, heads, L + E, D / heads] each
-        k, v = split_heads(F.linear(tokens, weight[dims:], b_kv), 2)
-        attn_x = attn_mm = None
-        if ln_extra is None or plain:
-            attn_x = merge(F.scaled_dot_product_attention(
-                q, k[:, :, :length], v[:, :, :length], dropout_p=drop))
-        if ln_extra is not None:
-            attn_mm = merge(
-                F.scaled_dot_product_attention(q, k, v, dropout_p=drop),
-                project_mm)
-        return attn_x, attn_mm
-
     def _text_token(self, key: str, text: Tensor, num_videos: int,
                     num_frames: int) -> Tensor:
         """Project the video text features into the block's width and
@@ -437,7 +346,7 @@ class CLIPViTFgMA(BaseModule):
             if extras and self.fused_attn:
                 # keys/values [X_t, c'_t, text_t]; only the N+1 frame tokens
                 # query (= select the first N+1 outputs)
-                attn_x, attn_mm = self._frozen_attention(
+                attn_x, attn_mm = frozen_attention(
                     blk, ln_x, blk.ln_1(torch.cat(extras, 1)), parallel,
                     project_mm=not fold)
             elif extras:
@@ -490,7 +399,7 @@ class CLIPViTFgMA(BaseModule):
         """The block's frozen self-attention over ``ln_x`` (``ls_1``
         applied)."""
         if self.fused_attn:
-            return self._frozen_attention(blk, ln_x, None, True)[0]
+            return frozen_attention(blk, ln_x, None, True)[0]
         return blk.ls_1(blk.attention(ln_x))
 
     @property

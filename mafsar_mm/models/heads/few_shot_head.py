@@ -61,7 +61,7 @@ class FewShotHead(BaseModule):
     the ``matcher`` turns them into query-to-class logits ``[Q, N]``
     (minus a distance). With ``alpha > 0`` a text branch compares the
     time-averaged *encoder* features (before the neck) with the episode's
-    class texts (SPEC.md 2.4)::
+    class texts (docs/method.md)::
 
         L = alpha * (L_S2T + L_Q2T) / 2 + (1 - alpha) * L_Q2S
         p = alpha * p_Q2T + (1 - alpha) * p_Q2S
@@ -105,7 +105,7 @@ class FewShotHead(BaseModule):
         kl_target_scale (float): Sharpness of the KL target. Defaults to
             10.0 (ActionCLIP).
         fusion (str): How the prediction fuses the text and matching
-            probabilities: ``'arithmetic'`` (weighted sum, SPEC.md 2.4)
+            probabilities: ``'arithmetic'`` (weighted sum, MA-FSAR)
             or ``'geometric'`` (weighted product, CLIP-FSAR). Defaults to
             'arithmetic'.
         predict_match_scale (float, optional): Multiplies the matcher's

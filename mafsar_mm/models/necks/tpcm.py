@@ -1,5 +1,5 @@
-"""TPCM: MA-FSAR's Text-guided Prototype Construction Module (SPEC.md
-2.3)."""
+"""TPCM: MA-FSAR's Text-guided Prototype Construction Module
+(docs/method.md; MA-FSAR, Xing et al., Pattern Recognition 2025)."""
 from typing import Optional
 
 import torch
@@ -26,7 +26,7 @@ class TPCM(BasePrototypeNeck):
     LayerNorm, as CLIP-FSAR does for q/k/v) to ``KV``, and LN2 before the
     FFN; residuals use the un-normalised ``Q``/``H``. Without text the
     support goes through the query (self-attention) path. 512/8/2048 gives
-    3,152,384 parameters (~3.15 M, SPEC.md 2.3).
+    3,152,384 parameters (~3.15 M, docs/method.md).
 
     Args:
         in_channels (int): Feature width D'. Defaults to 512.

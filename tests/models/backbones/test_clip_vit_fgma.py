@@ -4,19 +4,9 @@ from torch import nn
 
 from mafsar_mm.models.backbones import CLIPViTFgMA
 from mafsar_mm.models.necks import TPCM
-from mafsar_mm.models.utils import TINY_CLIP_CFG, build_open_clip
+from mafsar_mm.models.utils import TINY_CLIP_CFG
 
 V, T, RES = 3, 4, 64
-
-
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    """A tiny random CLIP and its checkpoint file."""
-    torch.manual_seed(0)
-    clip = build_open_clip(model_cfg=TINY_CLIP_CFG)
-    path = str(tmp_path_factory.mktemp('clip') / 'tiny_clip.pt')
-    torch.save(clip.state_dict(), path)
-    return clip, path
 
 
 def make(path, **kwargs):

@@ -3,18 +3,9 @@ import pytest
 import torch
 
 from mafsar_mm.models.text import CLIPTextEncoder
-from mafsar_mm.models.utils import TINY_CLIP_CFG, build_open_clip
+from mafsar_mm.models.utils import TINY_CLIP_CFG
 
 NAMES = ['jumping', 'moving something left', 'jumping', 'rolling']
-
-
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    torch.manual_seed(0)
-    clip = build_open_clip(model_cfg=TINY_CLIP_CFG)
-    path = str(tmp_path_factory.mktemp('clip') / 'tiny_clip.pt')
-    torch.save(clip.state_dict(), path)
-    return clip, path
 
 
 def make(path, **kwargs):

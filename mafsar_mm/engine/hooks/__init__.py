@@ -1,0 +1,7 @@
+from .param_groups_resume_hook import ParamGroupsResumeHook
+from .safe_checkpoint_load_hook import SafeCheckpointLoadHook
+from .slim_checkpoint_hook import SlimCheckpointHook
+
+__all__ = [
+    'ParamGroupsResumeHook', 'SafeCheckpointLoadHook', 'SlimCheckpointHook'
+]
