@@ -1,6 +1,7 @@
 """The tools end user errors with one ``error: ...`` line and status 1, and
 a training run owns its work dir."""
 import json
+import logging
 import os
 import os.path as osp
 import runpy
@@ -32,6 +33,22 @@ def setup(synthetic_root, tmp_path_factory):
     empty = str(root / 'empty.pth')
     open(empty, 'wb').close()
     return dict(root=root, config=config, ckpt=ckpt, empty=empty)
+
+
+@pytest.fixture(autouse=True)
+def _no_closed_log_streams():
+    """Tools run in this process reuse MMEngine's logger instances made by
+    earlier tests, whose handlers may still write to a captured stderr that
+    pytest has closed since ('--- Logging error ---'); drop those handlers
+    (a real run starts with fresh streams)."""
+    from mmengine.logging import MMLogger
+    loggers = list(MMLogger._instance_dict.values()) + [logging.getLogger()]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            stream = getattr(handler, 'stream', None)
+            if stream is not None and getattr(stream, 'closed', False):
+                logger.removeHandler(handler)
+    yield
 
 
 def _run_tool(tool, args, capsys, monkeypatch):
