@@ -133,8 +133,8 @@ def evaluate(model, images: np.ndarray, captions: list, size: int) -> dict:
         idx, truth = [], []
         for i, cap in enumerate(captions):
             words = cap.split()
-            if ' and ' in cap or ' of ' in cap or words[0] in ('two',
-                                                                'three'):
+            groups = words[0] in ('two', 'three')
+            if ' and ' in cap or ' of ' in cap or groups:
                 continue  # one-object stills only
             found = [k for k, n in enumerate(names) if n in words]
             if len(found) == 1:
