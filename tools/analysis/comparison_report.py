@@ -120,8 +120,9 @@ reads the frozen text. Within a table every method has the same training
 (that many 5-way episodes with 2 queries per class, the schedule of
 `configs/_base_/schedules/adamw_synthetic.py` rescaled to that length, one
 validation at the end, last checkpoint) and the same test episodes (5-way,
-1 query per class). Hyper-parameters are the configs'; the val column is
-the only accuracy that was looked at to choose anything.
+1 query per class). Hyper-parameters are the configs' (none was tuned for
+these runs); the val column is there so that choices are made on val,
+never on the test classes.
 
 **Two flavours** (`tools/data/make_synthetic.py --flavour ...`), like the
 paper's spatial (Kinetics, UCF101, HMDB51) and temporal (SSv2) benchmarks:
