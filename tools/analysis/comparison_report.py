@@ -10,8 +10,6 @@ import numpy as np
 
 from mafsar_mm.evaluation.few_shot_accuracy import mean_and_ci95
 
-CI_Z = 1.96
-
 
 def load_pairs(data_root: str) -> Dict[str, str]:
     """Temporal partner of every paired class, by class name.
@@ -84,13 +82,10 @@ def order_breakdown(episodes: List[dict], partner: Dict[str, str]) -> dict:
         out[key] = dict(mean=mean, ci95=ci, episodes=len(accs), queries=n)
     out['to_partner'] = (100 * n_to_partner /
                          n_partner if n_partner else float('nan'))
+    # binomial CI: the same 1.96 * std / sqrt(n) over 0/1 outcomes
     n_order = n_partner_hits + n_to_partner
-    share = n_partner_hits / n_order if n_order else float('nan')
-    out['order'] = dict(
-        mean=100 * share,
-        ci95=(100 * CI_Z * float(np.sqrt(share * (1 - share) / n_order))
-              if n_order else float('nan')),
-        queries=n_order)
+    mean, ci = mean_ci([1.0] * n_partner_hits + [0.0] * n_to_partner)
+    out['order'] = dict(mean=mean, ci95=ci, queries=n_order)
     return out
 
 

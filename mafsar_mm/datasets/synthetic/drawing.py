@@ -109,6 +109,22 @@ def blend(frame: np.ndarray, mask: np.ndarray, colour: np.ndarray,
     return frame * (1 - weight) + colour * weight
 
 
+def noisy_uint8(frame: np.ndarray, rng: np.random.Generator,
+                sigma: float) -> np.ndarray:
+    """Add Gaussian pixel noise and round to a uint8 image.
+
+    Args:
+        frame (np.ndarray): float ``[H, W, 3]`` image.
+        rng (np.random.Generator): Random generator.
+        sigma (float): Noise standard deviation.
+
+    Returns:
+        np.ndarray: uint8 image of the same shape.
+    """
+    frame = frame + rng.normal(0, sigma, size=frame.shape)
+    return np.clip(np.round(frame), 0, 255).astype(np.uint8)
+
+
 def write_video(path: str, frames: np.ndarray, fps: int = FPS) -> None:
     """Write BGR frames to an mp4 file (codec 'mp4v') atomically.
 

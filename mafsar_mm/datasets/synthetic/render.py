@@ -1,7 +1,7 @@
 """Render the frames of one synthetic video of a class."""
 import numpy as np
 
-from .drawing import COLOURS, background, blend, draw_mask
+from .drawing import COLOURS, background, blend, draw_mask, noisy_uint8
 from .motions import motion_trajectory
 from .temporal_motions import render_temporal_frames
 
@@ -22,8 +22,7 @@ def _render_spatial_frames(spec: dict, rng: np.random.Generator,
         draw_mask(mask, spec['shape'], state['x'][i], state['y'][i],
                   state['radius'][i], state['angle'][i])
         frame = blend(scene, mask, colour, state['alpha'][i])
-        frame += rng.normal(0, noise, size=frame.shape)
-        frames[i] = np.clip(np.round(frame), 0, 255).astype(np.uint8)
+        frames[i] = noisy_uint8(frame, rng, noise)
     if spec['reverse']:
         frames = frames[::-1].copy()
     return frames

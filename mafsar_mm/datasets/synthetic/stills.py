@@ -12,7 +12,8 @@ from typing import List, Tuple
 import numpy as np
 
 from .classes import object_phrase
-from .drawing import COLOURS, SHAPES, background, blend, draw_mask
+from .drawing import (COLOURS, SHAPES, background, blend, draw_mask,
+                      noisy_uint8)
 
 _COLOUR_NAMES = tuple(COLOURS)
 _NUMBERS = {2: 'two', 3: 'three'}
@@ -142,9 +143,7 @@ def render_still(rng: np.random.Generator,
     if rng.random() < 0.25:
         tone = 'dark' if scene.mean() < 75 else 'grey'
         caption += f' on a {tone} background'
-    frame = frame + rng.normal(0, rng.uniform(1, 4), size=frame.shape)
-    image = np.clip(np.round(frame), 0, 255).astype(np.uint8)
-    return image, caption
+    return noisy_uint8(frame, rng, rng.uniform(1, 4)), caption
 
 
 def render_stills(num: int, seed: int = 0,

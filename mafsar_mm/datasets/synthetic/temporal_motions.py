@@ -10,7 +10,8 @@ from typing import Dict
 
 import numpy as np
 
-from .drawing import COLOURS, SHAPES, background, blend, draw_mask
+from .drawing import (COLOURS, SHAPES, background, blend, draw_mask,
+                      noisy_uint8)
 from .motions import ramp
 
 # Shapes whose rotation is visible (a rotating circle looks still).
@@ -230,8 +231,7 @@ def render_temporal_frames(spec: dict, rng: np.random.Generator,
             if b > a:
                 frame[:, a:b] = bar_colour
         frame = frame[:, cam[i]:cam[i] + size]
-        frame = frame + rng.normal(0, noise, size=frame.shape)
-        frames[i] = np.clip(np.round(frame), 0, 255).astype(np.uint8)
+        frames[i] = noisy_uint8(frame, rng, noise)
     if spec['reverse']:
         frames = frames[::-1].copy()
     return frames
