@@ -5,35 +5,9 @@
 # the summed query loss; frames as TRX's video_reader.py L80-96 makes them
 # (short side 256, random horizontal flip and random 224 crop in
 # training, centre crop in testing). Cards in docs/recipes.md.
-_base_ = [
-    '../../_base_/models/clip_visual_trx.py',
-    '../../_base_/datasets/ssv2-full.py',
-    '../../_base_/schedules/sgd_trx.py',
-    '../../_base_/default_runtime.py'
-]
+_base_ = ['./trx_vit-b32_5w1s_ssv2-full_trx-recipe.py']
 
-clip = dict(model_name='ViT-B-32', pretrained='openai')
-# utils.py L136-148: sum over the N * Q = 25 training queries
-model = dict(backbone=dict(clip=clip), head=dict(loss_weight=5 * 5))
-
-train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=8, num_clips=1),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='Flip', flip_ratio=0.5),
-    dict(type='RandomCrop', size=224),
-    dict(type='FormatShape', input_format='NCTHW'),
-]
-test_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=8, num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCTHW'),
-]
 _shots = dict(k_shot=5)
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline, **_shots))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline, **_shots))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline, **_shots))
+train_dataloader = dict(dataset=_shots)
+val_dataloader = dict(dataset=_shots)
+test_dataloader = dict(dataset=_shots)
