@@ -1,5 +1,5 @@
-# Quickstart: MA-FSAR on a tiny random CLIP and the synthetic temporal
-# dataset, 5-way 1-shot. Runs on 2 CPU cores in a few minutes.
+# Quickstart: MA-FSAR on the pretrained tiny CLIP (frozen) and the spatial
+# synthetic data, 5-way 1-shot. Runs on 2 CPU cores in a few minutes.
 _base_ = [
     '../_base_/models/mafsar_vit-b16.py', '../_base_/models/clip_tiny.py',
     '../_base_/datasets/synthetic_5w1s.py',

@@ -1,4 +1,4 @@
-# MA-FSAR on a tiny random CLIP and the synthetic temporal dataset, 5-way
+# MA-FSAR on the pretrained tiny CLIP (frozen), spatial synthetic data, 5-way
 # 5-shot; otherwise the quickstart (mafsar_vit-tiny_5w1s_synthetic.py).
 _base_ = ['./mafsar_vit-tiny_5w1s_synthetic.py']
 

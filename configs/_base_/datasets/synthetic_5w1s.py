@@ -1,5 +1,7 @@
-# The built-in synthetic temporal dataset (tools/data/make_synthetic.py):
-# classes differ by motion over time; train/val/test classes are disjoint.
+# The built-in synthetic dataset (tools/data/make_synthetic.py), spatial
+# flavour: shape, colour and motion name a class (the *_synthetic-temporal
+# configs point data_root at the temporal flavour, where only the motion
+# does); train/val/test classes are disjoint.
 dataset_type = 'FewShotVideoDataset'
 data_root = 'data/synthetic'
 clip_len = 8

@@ -1,4 +1,4 @@
-# Bi-MHM (unimodal) on a tiny random CLIP, fully fine-tuned, no text,
+# Bi-MHM (unimodal) on the pretrained tiny CLIP, fully fine-tuned, no text,
 # synthetic data, 5-way 5-shot; the synthetic schedule shared by all
 # methods.
 _base_ = [

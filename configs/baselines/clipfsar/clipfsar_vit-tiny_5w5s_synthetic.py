@@ -1,4 +1,4 @@
-# CLIP-FSAR on a tiny random CLIP (visual tower fully fine-tuned, text
+# CLIP-FSAR on the pretrained tiny CLIP (visual tower fully fine-tuned, text
 # frozen), synthetic data, 5-way 5-shot; the synthetic schedule shared by
 # all methods.
 _base_ = [

@@ -1,4 +1,4 @@
-# OTAM (unimodal) on a tiny random CLIP, fully fine-tuned, no text,
+# OTAM (unimodal) on the pretrained tiny CLIP, fully fine-tuned, no text,
 # synthetic data, 5-way 1-shot; the synthetic schedule shared by all
 # methods.
 _base_ = [
