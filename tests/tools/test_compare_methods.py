@@ -166,8 +166,13 @@ def test_report_has_one_table_per_flavour_and_budget(tmp_path):
     out = str(tmp_path / 'table.md')
     text_only = dict(acc=30.0, ci95=2.0, cmd=['python', 'tools/test.py',
                                               'a.py', 'b.pth', 'text'])
+    spatial = _otam_result(partner, 'spatial', acc=90.0, text=text_only)
+    spatial['alpha_val'] = dict(
+        best=0.25, configured=0.5, acc=91.5, ci95=0.5,
+        sweep_cmd=['python', 'tools/analysis/sweep_fusion_alpha.py', 'a.py'],
+        cmd=['python', 'tools/test.py', 'a.py', 'b.pth', 'alpha'])
     rows = [
-        _otam_result(partner, 'spatial', acc=90.0, text=text_only),
+        spatial,
         _otam_result(partner),
         _otam_result(partner, iters=30, acc=50.0),
     ]
@@ -182,10 +187,57 @@ def test_report_has_one_table_per_flavour_and_budget(tmp_path):
     positions = [text.index(h) for h in heads]
     assert positions == sorted(positions)
     assert ('| OTAM | 1 | 55.0 | 90.0 +/- 0.0 | 30.0 +/- 2.0 | '
-            '100.0 +/- 0.0 (n=2) | 100.0 +/- 0.0 | 1.5 min |') in text
-    assert ('| OTAM | 1 | 55.0 | 50.0 +/- 0.0 | - | 100.0 +/- 0.0 (n=2) | '
-            '100.0 +/- 0.0 | 1.5 min |') in text
-    assert 'OMP_NUM_THREADS=1 python tools/test.py a.py b.pth text' in text
+            '0.25: 91.5 +/- 0.5 | 100.0 +/- 0.0 (n=2) | 100.0 +/- 0.0 | '
+            '1.5 min |') in text
+    assert ('| OTAM | 1 | 55.0 | 50.0 +/- 0.0 | - | - | 100.0 +/- 0.0 '
+            '(n=2) | 100.0 +/- 0.0 | 1.5 min |') in text
+    for cmd in ('tools/test.py a.py b.pth text',
+                'tools/analysis/sweep_fusion_alpha.py a.py',
+                'tools/test.py a.py b.pth alpha'):
+        assert f'OMP_NUM_THREADS=1 python {cmd}' in text
+
+
+def test_text_weight_is_chosen_for_text_rows_only(tmp_path, monkeypatch):
+    assert tool.TEXT_BRANCH == {
+        k for k in tool.METHODS
+        if k in ('clipfsar', ) or k.startswith(('mafsar', 'abl_'))}
+    row = dict(config='c.py', options=['x=1'], work_dir=str(tmp_path),
+               checkpoint='m.pth', acc=40.0, ci95=1.0, episodes=20,
+               test_cmd=['t'])
+    ran = []
+
+    def fake_run(cmd, log_file, threads=0):
+        ran.append(cmd)
+        if 'sweep_fusion_alpha.py' in cmd[1]:
+            out = cmd[cmd.index('--out') + 1]
+            with open(out, 'w') as f:
+                json.dump(dict(best=best, configured=0.5, rows=[]), f)
+
+    def fake_test(*args, **kwargs):
+        ran.append(('test', kwargs['alpha']))
+        return dict(acc=45.0, ci95=1.5, cmd=['t2'])
+
+    monkeypatch.setattr(tool, 'run', fake_run)
+    monkeypatch.setattr(tool, 'test_and_read', fake_test)
+    args = tool.parse_args(['--threads', '1'])
+    # the configured weight wins on val: its test is reused, nothing rerun
+    best = 0.5
+    out = tool.choose_alpha(args, row, {})
+    assert (out['acc'], out['cmd']) == (40.0, ['t'])
+    assert ran[0][-2:] == ['--cfg-options', 'x=1'] and len(ran) == 1
+    # another weight wins: the row is tested again with it
+    best = 0.25
+    out = tool.choose_alpha(args, row, {})
+    assert ran[-1] == ('test', 0.25)
+    assert (out['best'], out['acc'], out['cmd']) == (0.25, 45.0, ['t2'])
+
+
+def test_alpha_test_command_sets_the_weight_and_its_own_files():
+    cmd = tool.test_command('c.py', 'm.pth', 'w', 20, alpha=0.25)
+    assert cmd[-1] == 'model.head.predict_alpha=0.25'
+    assert 'w/metrics_20ep_alpha0.25.json' in cmd
+    assert tool.test_command('c.py', 'm.pth', 'w', 20, text_only=True)[
+        -1] == 'model.head.predict_alpha=1.0'
 
 
 def test_report_keeps_the_largest_test_of_a_model(tmp_path):

@@ -101,6 +101,14 @@ METHODS = {
                    ('model.backbone.temporal_pos_embed=False', ), False),
 }
 
+#: methods whose head has a text branch: their text weight in the
+#: prediction is chosen on val (``choose_alpha``)
+TEXT_BRANCH = frozenset(
+    k for k, v in METHODS.items() if '/mafsar/' in v[1] or
+    '/clipfsar/' in v[1])
+#: val episodes on which the text weight is chosen
+VAL_EPISODES_ALPHA = 500
+
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -162,11 +170,16 @@ def test_files(work_dir: str, episodes: int, tag: str = '') -> dict:
 
 def test_command(config: str, checkpoint: str, work_dir: str, episodes: int,
                  options: Sequence[str] = (),
-                 text_only: bool = False) -> List[str]:
+                 text_only: bool = False,
+                 alpha: Optional[float] = None) -> List[str]:
     """``tools/test.py`` command that also dumps per-query predictions
-    (``text_only``: predict from the text branch alone)."""
-    files = test_files(work_dir, episodes, '_text' if text_only else '')
-    extra = ['model.head.predict_alpha=1.0'] if text_only else []
+    (``text_only``: predict from the text branch alone; ``alpha``: with
+    this weight of the text branch, ``model.head.predict_alpha``)."""
+    if text_only:
+        alpha = 1.0
+    files = test_files(work_dir, episodes, alpha_tag(alpha, text_only))
+    extra = [f'model.head.predict_alpha={alpha}'] if alpha is not None \
+        else []
     return [
         'python', 'tools/test.py', config, checkpoint, '--work-dir',
         files['work_dir'], '--num-episodes',
@@ -174,6 +187,25 @@ def test_command(config: str, checkpoint: str, work_dir: str, episodes: int,
         f"test_evaluator.query_dump_file={files['queries']}", *options,
         *extra
     ]
+
+
+def alpha_tag(alpha: Optional[float], text_only: bool = False) -> str:
+    """File-name tag of a test with a given text weight."""
+    if text_only:
+        return '_text'
+    return '' if alpha is None else f'_alpha{alpha:g}'
+
+
+def alpha_sweep_command(config: str, checkpoint: str, out: str,
+                        options: Sequence[str] = ()) -> List[str]:
+    """``sweep_fusion_alpha.py`` command scoring the text weights on
+    ``VAL_EPISODES_ALPHA`` val episodes."""
+    cmd = [
+        'python', 'tools/analysis/sweep_fusion_alpha.py', config,
+        checkpoint, '--split', 'val', '--num-episodes',
+        str(VAL_EPISODES_ALPHA), '--out', out
+    ]
+    return cmd + (['--cfg-options', *options] if options else [])
 
 
 def run(cmd: List[str], log_file: str, threads: int = 0) -> None:
@@ -229,18 +261,44 @@ def trained_checkpoint(results: Dict[tuple, dict], flavour: str, key: str,
 
 
 def test_and_read(config, checkpoint, work_dir, episodes, options,
-                  partner, log_file, threads, text_only=False) -> dict:
+                  partner, log_file, threads, text_only=False,
+                  alpha=None) -> dict:
     """Run one test and read its metrics and order breakdown."""
     cmd = test_command(config, checkpoint, work_dir, episodes, options,
-                       text_only)
+                       text_only, alpha)
     run(cmd, log_file, threads)
-    files = test_files(work_dir, episodes, '_text' if text_only else '')
+    files = test_files(work_dir, episodes, alpha_tag(alpha, text_only))
     with open(files['metrics']) as f:
         metrics = json.load(f)
     with open(files['queries']) as f:
         episodes_dump = json.load(f)['episodes']
     return dict(acc=metrics['fewshot/acc'], ci95=metrics['fewshot/ci95'],
                 breakdown=order_breakdown(episodes_dump, partner), cmd=cmd)
+
+
+def choose_alpha(args, row: dict, partner: Dict[str, str]) -> dict:
+    """Choose the text weight of a text-reading row on val and test the
+    row with it (the configured weight's test is reused when it wins)."""
+    config, options = row['config'], row['options']
+    work_dir, checkpoint = row['work_dir'], row['checkpoint']
+    log_file = osp.join(work_dir, 'commands.log')
+    out = osp.join(work_dir, f'alpha_val_{VAL_EPISODES_ALPHA}ep.json')
+    sweep_cmd = alpha_sweep_command(config, checkpoint, out, options)
+    run(sweep_cmd, log_file, args.threads)
+    with open(out) as f:
+        sweep = json.load(f)
+    result = dict(best=sweep['best'], configured=sweep['configured'],
+                  val=sweep['rows'], sweep_cmd=sweep_cmd)
+    if sweep['best'] == sweep['configured']:
+        result.update(acc=row['acc'], ci95=row['ci95'], cmd=row['test_cmd'])
+    else:
+        test = test_and_read(config, checkpoint, work_dir, row['episodes'],
+                             options, partner, log_file, args.threads,
+                             alpha=sweep['best'])
+        result.update(acc=test['acc'], ci95=test['ci95'], cmd=test['cmd'])
+    print(f"    predict_alpha chosen on val {result['best']:g}: test "
+          f"{result['acc']:.2f} +/- {result['ci95']:.2f} %", flush=True)
+    return result
 
 
 def run_one(args, key: str, shots: int, results: Dict[tuple, dict],
@@ -277,7 +335,7 @@ def run_one(args, key: str, shots: int, results: Dict[tuple, dict],
                          text_only=True) if with_text else None
     print(f"    test {test['acc']:.2f} +/- {test['ci95']:.2f} %" +
           (f", text only {text['acc']:.2f} %" if text else ''), flush=True)
-    return dict(
+    row = dict(
         flavour=args.flavour, key=key, label=label, shots=shots,
         config=config, options=list(options), iters=args.iters,
         episodes=args.episodes, threads=args.threads, work_dir=work_dir,
@@ -285,6 +343,9 @@ def run_one(args, key: str, shots: int, results: Dict[tuple, dict],
         ci95=test['ci95'], breakdown=test['breakdown'],
         text_only=text, train_minutes=train_minutes, train_cmd=train_cmd,
         test_cmd=test['cmd'])
+    if key in TEXT_BRANCH:
+        row['alpha_val'] = choose_alpha(args, row, partner)
+    return row
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -303,12 +364,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         with open(args.findings) as f:
             findings = f.read()
 
+    mine = set()  # rows this process made or changed
+
     def save() -> None:
-        # several processes may run rows at once: merge under a lock
+        # several processes may run rows at once: merge under a lock, taking
+        # from this process only the rows it made or changed
         with open(args.results + '.lock', 'w') as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             merged = load_results(args.results)
-            merged.update(results)
+            merged.update({k: results[k] for k in mine})
             rows = sorted(merged.values(), key=lambda r: [
                 str(v) for v in result_key(r)])
             with open(args.results + '.tmp', 'w') as f:
@@ -322,9 +386,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             for key in args.methods:
                 rkey = (args.flavour, key, shots, args.iters, args.episodes)
                 if rkey in results and not args.force:
+                    row = results[rkey]
+                    if key in TEXT_BRANCH and 'alpha_val' not in row and \
+                            osp.exists(row['checkpoint']):
+                        print(f"[{time.strftime('%H:%M:%S')}] choose "
+                              f"predict_alpha of {row['label']}, "
+                              f'{shots}-shot', flush=True)
+                        row['alpha_val'] = choose_alpha(args, row, partner)
+                        mine.add(rkey)
+                        save()
                     continue
                 result = run_one(args, key, shots, results, partner)
                 results[result_key(result)] = result
+                mine.add(result_key(result))
                 save()
     save()
 
