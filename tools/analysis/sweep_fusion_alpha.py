@@ -3,10 +3,10 @@ branch in the prediction (``model.head.predict_alpha``), on val episodes.
 
 MA-FSAR predicts ``p = alpha * p_Q2T + (1 - alpha) * p_Q2S`` and did not
 publish alpha (docs/method.md); CLIP-FSAR fuses geometrically with its own
-weight. This tool scores every weight from one pass over the episodes (the
-encoder and head run once per episode, only the fusion is repeated), so
-the weight can be chosen on val, never on the test classes. ``0`` is the
-matcher alone and ``1`` the text branch alone.
+weight. This tool encodes the split's videos once, as the cached test
+loop does, and predicts every episode with each weight, so the weight can
+be chosen on val, never on the test classes. ``0`` is the matcher alone
+and ``1`` the text branch alone.
 
 Example::
 
@@ -25,6 +25,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 
+from mafsar_mm.engine import EpisodeFeatureCache
 from mafsar_mm.evaluation import mean_and_ci95
 from mafsar_mm.utils.errors import UserError, run_main
 
@@ -60,15 +61,18 @@ def check_alphas(alphas: Sequence[float]) -> None:
         raise UserError(f'--alphas must lie in [0, 1], got {bad}')
 
 
-@torch.no_grad()
-def sweep_alpha(model: torch.nn.Module, dataloader,
+def sweep_alpha(model: torch.nn.Module, dataset,
                 alphas: Sequence[float]) -> Dict[float, list]:
     """Per-episode accuracies (%) for each text weight.
+
+    The videos are encoded once (:class:`EpisodeFeatureCache`, as the test
+    loop does); every weight then predicts each episode through the
+    model's own ``predict_by_feat``.
 
     Args:
         model (torch.nn.Module): A :class:`FewShotRecognizer` whose head has
             a text branch.
-        dataloader: Episodes (batches of one or more episodes).
+        dataset (FewShotVideoDataset): The episodes (test mode).
         alphas (Sequence[float]): Text weights in ``[0, 1]``.
 
     Returns:
@@ -80,22 +84,17 @@ def sweep_alpha(model: torch.nn.Module, dataloader,
         raise UserError('This model has no text branch (model.head.alpha '
                         'and predict_alpha are 0): there is no fusion '
                         'weight to choose.')
-    model.eval()
+    cache = EpisodeFeatureCache(model.eval(), dataset).build()
     configured = head.predict_alpha
     accs = {a: [] for a in alphas}
     try:
-        for batch in dataloader:
-            data = model.data_preprocessor(batch, False)
-            for episode, sample in zip(data['inputs'], data['data_samples']):
-                feats = model.extract_feat(episode, sample)
-                outputs = head(feats['support'], feats['support_labels'],
-                               feats['query'], feats['text'])
-                labels = sample.query_labels
-                for a in alphas:
-                    head.predict_alpha = a
-                    pred = head.predict_by_feat(outputs, 'fused').argmax(1)
-                    accs[a].append(
-                        100.0 * (pred == labels).float().mean().item())
+        for a in alphas:
+            head.predict_alpha = a
+            for episode_id in range(len(dataset)):
+                sample = cache.predict_episode(episode_id)
+                accs[a].append(100.0 * (
+                    sample.pred_labels == sample.query_labels).float().mean(
+                    ).item())
     finally:
         head.predict_alpha = configured
     return accs
@@ -122,8 +121,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     runner = Runner.from_cfg(cfg)
     runner.load_checkpoint(args.checkpoint)
     configured = runner.model.head.predict_alpha
-    accs = sweep_alpha(runner.model, runner.build_dataloader(loader),
-                       args.alphas)
+    accs = sweep_alpha(runner.model,
+                       runner.build_dataloader(loader).dataset, args.alphas)
     rows = []
     for a in args.alphas:
         mean, ci = mean_and_ci95(accs[a])
