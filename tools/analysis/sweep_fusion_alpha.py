@@ -24,9 +24,9 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-
 from mafsar_mm.engine import EpisodeFeatureCache
 from mafsar_mm.evaluation import mean_and_ci95
+from mafsar_mm.utils.atomic_files import atomic_write
 from mafsar_mm.utils.errors import UserError, run_main
 
 DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -136,9 +136,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print(f"best predict_alpha on {args.split}: {best['alpha']:.2f} "
           f"(configured: {configured:.2f})")
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(dict(split=args.split, configured=configured,
-                           best=best['alpha'], rows=rows), f, indent=1)
+        atomic_write(
+            json.dumps(dict(split=args.split, configured=configured,
+                            best=best['alpha'], rows=rows), indent=1),
+            args.out)
 
 
 if __name__ == '__main__':
