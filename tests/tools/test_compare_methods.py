@@ -230,6 +230,13 @@ def test_text_weight_is_chosen_for_text_rows_only(tmp_path, monkeypatch):
     out = tool.choose_alpha(args, row, {})
     assert ran[-1] == ('test', 0.25)
     assert (out['best'], out['acc'], out['cmd']) == (0.25, 45.0, ['t2'])
+    # text alone wins and the row was tested on text alone: reused
+    best = 1.0
+    row['text_only'] = dict(acc=30.0, ci95=2.0, cmd=['t3'])
+    count = len(ran)
+    out = tool.choose_alpha(args, row, {})
+    assert len(ran) == count + 1  # the sweep only
+    assert (out['best'], out['acc'], out['cmd']) == (1.0, 30.0, ['t3'])
 
 
 def test_alpha_test_command_sets_the_weight_and_its_own_files():

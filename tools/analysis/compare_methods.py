@@ -282,7 +282,8 @@ def test_and_read(config, checkpoint, work_dir, episodes, options,
 
 def choose_alpha(args, row: dict, partner: Dict[str, str]) -> dict:
     """Choose the text weight of a text-reading row on val and test the
-    row with it (the configured weight's test is reused when it wins)."""
+    row with it (the configured weight's or the text-only test is reused
+    when its weight wins)."""
     config, options = row['config'], row['options']
     work_dir, checkpoint = row['work_dir'], row['checkpoint']
     log_file = osp.join(work_dir, 'commands.log')
@@ -293,8 +294,14 @@ def choose_alpha(args, row: dict, partner: Dict[str, str]) -> dict:
         sweep = json.load(f)
     result = dict(best=sweep['best'], configured=sweep['configured'],
                   val=sweep['rows'], sweep_cmd=sweep_cmd)
-    if sweep['best'] == sweep['configured']:
-        result.update(acc=row['acc'], ci95=row['ci95'], cmd=row['test_cmd'])
+    # tests the row already has: the configured weight's and text alone's
+    done = {sweep['configured']: dict(acc=row['acc'], ci95=row['ci95'],
+                                      cmd=row['test_cmd'])}
+    if row.get('text_only'):
+        done.setdefault(1.0, row['text_only'])
+    if sweep['best'] in done:
+        test = done[sweep['best']]
+        result.update(acc=test['acc'], ci95=test['ci95'], cmd=test['cmd'])
     else:
         test = test_and_read(config, checkpoint, work_dir, row['episodes'],
                              options, partner, log_file, args.threads,
