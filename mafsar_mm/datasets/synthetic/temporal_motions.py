@@ -17,7 +17,7 @@ from .motions import ramp
 # Shapes whose rotation is visible (a rotating circle looks still).
 _ROTATABLE = tuple(s for s in SHAPES if s != 'circle')
 # Motions that turn the object: drawn with a rotatable shape.
-_TURNING = ('rotate', 'wobble')
+_TURNING = ('rotate', 'wobble', 'roll')
 
 
 def _oscillation(rng: np.random.Generator, t: np.ndarray,
@@ -76,6 +76,21 @@ def temporal_trajectory(motion: str, rng: np.random.Generator,
             # right (image y points down)
             s['y'] = (a2 + (b2 - a2) * p if motion == 'diagonal' else
                       b2 + (a2 - b2) * p)
+    elif motion == 'arc':
+        # a parabola through the air, left to right
+        p = ramp(rng, t)
+        a, b = _segment(rng, lo, hi)
+        floor = rng.uniform(hi - 0.25 * (hi - lo), hi)
+        height = rng.uniform(0.4, 0.7) * (floor - lo)
+        s['x'] = a + (b - a) * p
+        s['y'] = floor - height * 4 * p * (1 - p)
+    elif motion == 'roll':
+        # moving right while turning clockwise as if rolling on the floor
+        p = ramp(rng, t)
+        a, b = _segment(rng, lo, hi)
+        s['x'] = a + (b - a) * p
+        s['y'][:] = rng.uniform(hi - 0.2 * (hi - lo), hi)
+        s['angle'] = s['angle'] + (s['x'] - a) / base
     elif motion == 'fall':
         p = ramp(rng, t)**2  # accelerating downwards
         a, b = _segment(rng, lo, hi)
