@@ -2,9 +2,13 @@
 data with one budget, and write ``docs/synthetic_comparison.md``.
 
 Each row is trained with ``tools/train.py`` for the same number of
-episodes (same schedule, one validation at the end, last checkpoint) and
-tested with ``tools/test.py`` on the same fixed test episodes; methods that
-read text are also tested on text alone. The test dumps every query's
+episodes (same schedule, one validation at the end, last checkpoint) at
+each learning rate of ``--lrs``, scored on ``VAL_EPISODES`` val episodes
+(text-reading models with their best text weight), and the candidate best
+on val is tested with ``tools/test.py`` on the same fixed test episodes
+(methods that read text also on text alone); the ablations and the other
+MA-FSAR matchers take the rate chosen for MA-FSAR + OTAM. Nothing is
+chosen on the test classes. The test dumps every query's
 prediction, from which the page adds accuracies restricted to the
 *order-only* classes (classes whose time-reversed partner is also in the
 episode); see ``comparison_report.py``.
@@ -21,7 +25,6 @@ is rewritten after every run from the results of every flavour.
 """
 import argparse
 import fcntl
-import glob
 import json
 import os
 import os.path as osp
@@ -32,8 +35,8 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from comparison_report import (load_pairs, order_breakdown,  # noqa: E402
-                               write_report)
+from comparison_report import (best_on_val, load_pairs,  # noqa: E402
+                               order_breakdown, write_report)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -54,13 +57,6 @@ METHODS = {
     'protonet': ('ProtoNet (full FT)',
                  'configs/baselines/protonet/protonet_vit-tiny_5w{k}s_'
                  '{data}.py', (), False),
-    # the one hyper-parameter compared on val: a 10x lower learning rate
-    # for the pretrained visual tower when it is fine-tuned
-    'protonet_lr01': ('ProtoNet (full FT, visual tower LR x0.1)',
-                      'configs/baselines/protonet/protonet_vit-tiny_5w{k}s_'
-                      '{data}.py',
-                      ('optim_wrapper.paramwise_cfg.custom_keys.backbone.'
-                       'lr_mult=0.1', ), False),
     'otam': ('OTAM (full FT)',
              'configs/baselines/otam/otam_vit-tiny_5w{k}s_{data}.py', (),
              False),
@@ -74,10 +70,6 @@ METHODS = {
                  'configs/baselines/clipfsar/clipfsar_vit-tiny_5w{k}s_'
                  '{data}.py', (), True),
     'mafsar_otam': ('MA-FSAR + OTAM', _MAFSAR, (), True),
-    # the learning rate of the shared synthetic schedule (1e-3) at the low
-    # end of the range SPEC.md gives for the adapters
-    'mafsar_lr01': ('MA-FSAR + OTAM, learning rate x0.1 (1e-4)', _MAFSAR,
-                    ('optim_wrapper.optimizer.lr=1e-4', ), False),
     'mafsar_bimhm': ('MA-FSAR + Bi-MHM',
                      'configs/mafsar/mafsar_vit-tiny_5w{k}s_{data}_bimhm.py',
                      (), False),
@@ -110,8 +102,18 @@ METHODS = {
 TEXT_BRANCH = frozenset(
     k for k, v in METHODS.items() if '/mafsar/' in v[1] or
     '/clipfsar/' in v[1])
-#: val episodes on which the text weight is chosen
-VAL_EPISODES_ALPHA = 500
+#: val episodes on which the learning rate and text weight are chosen
+VAL_EPISODES = 500
+#: learning rate of every synthetic config
+#: (configs/_base_/schedules/adamw_synthetic.py)
+CONFIG_LR = 1e-3
+#: learning rates compared on val (``--lrs``)
+LR_GRID = (1e-3, 1e-4)
+#: rows whose learning rate is chosen on val; the others (MA-FSAR with
+#: another matcher, the ablations) train at the rate chosen for
+#: ``LR_SOURCE``, as an ablation keeps the settings of the full model
+LR_ON_VAL = ('protonet', 'otam', 'bimhm', 'trx', 'clipfsar', 'mafsar_otam')
+LR_SOURCE = 'mafsar_otam'
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -127,6 +129,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         choices=[1, 5])
     parser.add_argument('--methods', nargs='+', default=list(METHODS),
                         choices=list(METHODS))
+    parser.add_argument('--lrs', type=float, nargs='+', default=list(LR_GRID),
+                        help='learning rates compared on val for the rows '
+                        f'{", ".join(LR_ON_VAL)}')
     parser.add_argument('--work-dir', default='work_dirs/compare_methods')
     parser.add_argument('--out', default='docs/synthetic_comparison.md')
     parser.add_argument('--results', default='docs/synthetic_comparison.json',
@@ -203,11 +208,11 @@ def alpha_tag(alpha: Optional[float], text_only: bool = False) -> str:
 def alpha_sweep_command(config: str, checkpoint: str, out: str,
                         options: Sequence[str] = ()) -> List[str]:
     """``sweep_fusion_alpha.py`` command scoring the text weights on
-    ``VAL_EPISODES_ALPHA`` val episodes."""
+    ``VAL_EPISODES`` val episodes."""
     cmd = [
         'python', 'tools/analysis/sweep_fusion_alpha.py', config,
         checkpoint, '--split', 'val', '--num-episodes',
-        str(VAL_EPISODES_ALPHA), '--out', out
+        str(VAL_EPISODES), '--out', out
     ]
     return cmd + (['--cfg-options', *options] if options else [])
 
@@ -227,17 +232,21 @@ def run(cmd: List[str], log_file: str, threads: int = 0) -> None:
                        stderr=subprocess.STDOUT, check=True)
 
 
-def val_accuracy(work_dir: str) -> float:
-    """The last validation accuracy logged in a run's ``scalars.json``."""
-    acc = float('nan')
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'fewshot/acc' in record:
-                    acc = record['fewshot/acc']
-    return acc
+def val_command(config: str, checkpoint: str, work_dir: str,
+                options: Sequence[str] = ()) -> List[str]:
+    """``tools/test.py`` command scoring a model on ``VAL_EPISODES`` episodes
+    of the config's val split (its val annotation file and episode seed,
+    the episodes ``sweep_fusion_alpha.py --split val`` draws)."""
+    from mmengine.config import Config
+    val = Config.fromfile(osp.join(ROOT, config)).val_dataloader.dataset
+    files = test_files(work_dir, VAL_EPISODES, '_val')
+    return [
+        'python', 'tools/test.py', config, checkpoint, '--work-dir',
+        files['work_dir'], '--num-episodes',
+        str(VAL_EPISODES), '--dump-metrics', files['metrics'],
+        '--cfg-options', f'test_dataloader.dataset.ann_file={val.ann_file}',
+        f'test_dataloader.dataset.seed={val.seed}', *options
+    ]
 
 
 def load_results(path: str) -> Dict[tuple, dict]:
@@ -249,19 +258,48 @@ def load_results(path: str) -> Dict[tuple, dict]:
 
 
 def result_key(r: dict) -> tuple:
-    return r['flavour'], r['key'], r['shots'], r['iters'], r['episodes']
+    return (r['flavour'], r['key'], r['shots'], r['iters'], r['episodes'],
+            r['lr'])
 
 
 def trained_checkpoint(results: Dict[tuple, dict], flavour: str, key: str,
-                       shots: int, iters: int) -> Optional[dict]:
+                       shots: int, iters: int,
+                       lr: float = CONFIG_LR) -> Optional[dict]:
     """A finished run of the same model and budget (tested on another
     number of episodes) whose checkpoint still exists."""
     for r in results.values():
-        if (r['flavour'], r['key'], r['shots'],
-                r['iters']) == (flavour, key, shots, iters) and osp.exists(
+        if (r['flavour'], r['key'], r['shots'], r['iters'],
+                r['lr']) == (flavour, key, shots, iters, lr) and osp.exists(
                     r['checkpoint']):
             return r
     return None
+
+
+def chosen(candidates: List[dict]) -> Optional[dict]:
+    """The candidate (one per learning rate) best on val
+    (``comparison_report.best_on_val``); None until every candidate has
+    been scored on val."""
+    if not candidates or any('val' not in c for c in candidates):
+        return None
+    return best_on_val(candidates)
+
+
+def source_lr(args, results: Dict[tuple, dict], shots: int) -> float:
+    """The learning rate chosen on val for ``LR_SOURCE`` (read from disk
+    too: another process may have run it)."""
+    merged = {**load_results(args.results), **results}
+    cands = [
+        merged.get((args.flavour, LR_SOURCE, shots, args.iters,
+                    args.episodes, lr)) for lr in args.lrs
+    ]
+    best = chosen([c for c in cands if c is not None]) if all(cands) \
+        else None
+    if best is None:
+        sys.exit(f'error: the ablations and the other MA-FSAR matchers '
+                 f'train at the learning rate chosen on val for '
+                 f'{LR_SOURCE}, which is not finished for {args.flavour} '
+                 f'{shots}-shot; run --methods {LR_SOURCE} first')
+    return best['lr']
 
 
 def test_and_read(config, checkpoint, work_dir, episodes, options,
@@ -280,83 +318,95 @@ def test_and_read(config, checkpoint, work_dir, episodes, options,
                 breakdown=order_breakdown(episodes_dump, partner), cmd=cmd)
 
 
-def choose_alpha(args, row: dict, partner: Dict[str, str]) -> dict:
-    """Choose the text weight of a text-reading row on val and test the
-    row with it (the configured weight's or the text-only test is reused
-    when its weight wins)."""
+def score_on_val(args, row: dict) -> dict:
+    """Val accuracy of a trained candidate on ``VAL_EPISODES`` episodes;
+    for a text-reading model, of its best text weight (``alpha``)."""
     config, options = row['config'], row['options']
     work_dir, checkpoint = row['work_dir'], row['checkpoint']
     log_file = osp.join(work_dir, 'commands.log')
-    out = osp.join(work_dir, f'alpha_val_{VAL_EPISODES_ALPHA}ep.json')
-    sweep_cmd = alpha_sweep_command(config, checkpoint, out, options)
-    run(sweep_cmd, log_file, args.threads)
+    if row['key'] not in TEXT_BRANCH:
+        cmd = val_command(config, checkpoint, work_dir, options)
+        run(cmd, log_file, args.threads)
+        with open(test_files(work_dir, VAL_EPISODES, '_val')['metrics']) as f:
+            metrics = json.load(f)
+        return dict(acc=metrics['fewshot/acc'], ci95=metrics['fewshot/ci95'],
+                    alpha=None, cmd=cmd)
+    out = osp.join(work_dir, f'alpha_val_{VAL_EPISODES}ep.json')
+    cmd = alpha_sweep_command(config, checkpoint, out, options)
+    run(cmd, log_file, args.threads)
     with open(out) as f:
         sweep = json.load(f)
-    result = dict(best=sweep['best'], configured=sweep['configured'],
-                  val=sweep['rows'], sweep_cmd=sweep_cmd)
-    # tests the row already has: the configured weight's and text alone's
-    done = {sweep['configured']: dict(acc=row['acc'], ci95=row['ci95'],
-                                      cmd=row['test_cmd'])}
-    if row.get('text_only'):
-        done.setdefault(1.0, row['text_only'])
-    if sweep['best'] in done:
-        test = done[sweep['best']]
-        result.update(acc=test['acc'], ci95=test['ci95'], cmd=test['cmd'])
-    else:
-        test = test_and_read(config, checkpoint, work_dir, row['episodes'],
-                             options, partner, log_file, args.threads,
-                             alpha=sweep['best'])
-        result.update(acc=test['acc'], ci95=test['ci95'], cmd=test['cmd'])
-    print(f"    predict_alpha chosen on val {result['best']:g}: test "
-          f"{result['acc']:.2f} +/- {result['ci95']:.2f} %", flush=True)
-    return result
+    best = next(r for r in sweep['rows'] if r['alpha'] == sweep['best'])
+    return dict(acc=best['acc'], ci95=best['ci95'], alpha=sweep['best'],
+                configured=sweep['configured'], rows=sweep['rows'], cmd=cmd)
 
 
-def run_one(args, key: str, shots: int, results: Dict[tuple, dict],
-            partner: Dict[str, str]) -> dict:
-    """Train (or reuse) and test one row."""
-    label, template, options, with_text = METHODS[key]
+def candidate(args, key: str, shots: int, lr: float,
+              results: Dict[tuple, dict]) -> dict:
+    """Train (or reuse) one row at one learning rate and score it on
+    val."""
+    label, template, options, _ = METHODS[key]
     options = tuple(options) + tuple(args.cfg_options)
-    suffix, _ = FLAVOURS[args.flavour]
-    config = template.format(k=shots, data=suffix)
+    if lr != CONFIG_LR:
+        options += (f'optim_wrapper.optimizer.lr={lr:g}', )
+    rkey = (args.flavour, key, shots, args.iters, args.episodes, lr)
+    row = None if args.force else results.get(rkey)
     stamp = time.strftime('%H:%M:%S')
-    done = None if args.force else trained_checkpoint(
-        results, args.flavour, key, shots, args.iters)
-    if done is not None:
-        print(f'[{stamp}] reuse {label}, {shots}-shot', flush=True)
-        work_dir, checkpoint = done['work_dir'], done['checkpoint']
-        train_cmd, train_minutes = done['train_cmd'], done['train_minutes']
-        val_acc = done.get('val_acc', float('nan'))
-    else:
-        work_dir = osp.join(args.work_dir, args.flavour,
-                            f'{key}_5w{shots}s_{args.iters}it')
-        os.makedirs(work_dir, exist_ok=True)
-        train_cmd = train_command(config, work_dir, args.iters, options)
-        print(f'[{stamp}] train {label}, {shots}-shot', flush=True)
-        start = time.time()
-        run(train_cmd, osp.join(work_dir, 'commands.log'), args.threads)
-        train_minutes = (time.time() - start) / 60
-        checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
-        val_acc = val_accuracy(work_dir)
+    if row is None:
+        done = None if args.force else trained_checkpoint(
+            results, args.flavour, key, shots, args.iters, lr)
+        row = dict(flavour=args.flavour, key=key, label=label, shots=shots,
+                   lr=lr, config=template.format(
+                       k=shots, data=FLAVOURS[args.flavour][0]),
+                   options=list(options), iters=args.iters,
+                   episodes=args.episodes, threads=args.threads)
+        if done is not None:
+            print(f'[{stamp}] reuse {label}, {shots}-shot, lr {lr:g}',
+                  flush=True)
+            row.update({k: done[k] for k in (
+                'work_dir', 'checkpoint', 'train_cmd', 'train_minutes',
+                'val') if k in done})
+        else:
+            name = f'{key}_5w{shots}s_{args.iters}it' + (
+                f'_lr{lr:g}' if lr != CONFIG_LR else '')
+            row['work_dir'] = osp.join(args.work_dir, args.flavour, name)
+            os.makedirs(row['work_dir'], exist_ok=True)
+            row['train_cmd'] = train_command(row['config'], row['work_dir'],
+                                             args.iters, options)
+            print(f'[{stamp}] train {label}, {shots}-shot, lr {lr:g}',
+                  flush=True)
+            start = time.time()
+            run(row['train_cmd'], osp.join(row['work_dir'], 'commands.log'),
+                args.threads)
+            row['train_minutes'] = (time.time() - start) / 60
+            row['checkpoint'] = osp.join(row['work_dir'],
+                                         f'iter_{args.iters}.pth')
+    if 'val' not in row:
+        row['val'] = score_on_val(args, row)
+        alpha = row['val']['alpha']
+        print(f"    val {row['val']['acc']:.2f} %" +
+              ('' if alpha is None else f' (text weight {alpha:g})'),
+              flush=True)
+    return row
+
+
+def test_row(args, row: dict, partner: Dict[str, str]) -> None:
+    """Test the chosen candidate with its val-chosen text weight, and on
+    text alone if it reads text."""
+    config, options = row['config'], row['options']
+    work_dir, checkpoint = row['work_dir'], row['checkpoint']
     log_file = osp.join(work_dir, 'commands.log')
-    test = test_and_read(config, checkpoint, work_dir, args.episodes,
-                         options, partner, log_file, args.threads)
-    text = test_and_read(config, checkpoint, work_dir, args.episodes,
-                         options, partner, log_file, args.threads,
-                         text_only=True) if with_text else None
+    common = (config, checkpoint, work_dir, args.episodes, options, partner,
+              log_file, args.threads)
+    alpha = row['val']['alpha']
+    with_text = METHODS[row['key']][3] or alpha == 1.0
+    text = test_and_read(*common, text_only=True) if with_text else None
+    test = text if alpha == 1.0 else test_and_read(*common, alpha=alpha)
+    row.update(acc=test['acc'], ci95=test['ci95'],
+               breakdown=test['breakdown'], test_cmd=test['cmd'],
+               text_only=text)
     print(f"    test {test['acc']:.2f} +/- {test['ci95']:.2f} %" +
           (f", text only {text['acc']:.2f} %" if text else ''), flush=True)
-    row = dict(
-        flavour=args.flavour, key=key, label=label, shots=shots,
-        config=config, options=list(options), iters=args.iters,
-        episodes=args.episodes, threads=args.threads, work_dir=work_dir,
-        checkpoint=checkpoint, val_acc=val_acc, acc=test['acc'],
-        ci95=test['ci95'], breakdown=test['breakdown'],
-        text_only=text, train_minutes=train_minutes, train_cmd=train_cmd,
-        test_cmd=test['cmd'])
-    if key in TEXT_BRANCH:
-        row['alpha_val'] = choose_alpha(args, row, partner)
-    return row
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -390,27 +440,32 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 json.dump(rows, f, indent=1)
             os.replace(args.results + '.tmp', args.results)
             write_report(rows, args.out, list(METHODS),
-                         {k: v[1] for k, v in FLAVOURS.items()}, findings)
+                         {k: v[1] for k, v in FLAVOURS.items()}, findings,
+                         LR_SOURCE, LR_ON_VAL)
 
+    def keep(row: dict) -> None:
+        results[result_key(row)] = row
+        mine.add(result_key(row))
+        save()
+
+    # the source of the shared learning rate first
+    methods = sorted(args.methods, key=lambda k: k != LR_SOURCE)
     if not args.table_only:
         for shots in args.shots:
-            for key in args.methods:
-                rkey = (args.flavour, key, shots, args.iters, args.episodes)
-                if rkey in results and not args.force:
-                    row = results[rkey]
-                    if key in TEXT_BRANCH and 'alpha_val' not in row and \
-                            osp.exists(row['checkpoint']):
-                        print(f"[{time.strftime('%H:%M:%S')}] choose "
-                              f"predict_alpha of {row['label']}, "
-                              f'{shots}-shot', flush=True)
-                        row['alpha_val'] = choose_alpha(args, row, partner)
-                        mine.add(rkey)
-                        save()
-                    continue
-                result = run_one(args, key, shots, results, partner)
-                results[result_key(result)] = result
-                mine.add(result_key(result))
-                save()
+            for key in methods:
+                lrs = args.lrs if key in LR_ON_VAL else [
+                    source_lr(args, results, shots)]
+                cands = []
+                for lr in lrs:
+                    row = candidate(args, key, shots, lr, results)
+                    keep(row)
+                    cands.append(row)
+                best = chosen(cands)
+                if 'acc' not in best:
+                    print(f"    chosen on val: lr {best['lr']:g}",
+                          flush=True)
+                    test_row(args, best, partner)
+                    keep(best)
     save()
 
 
