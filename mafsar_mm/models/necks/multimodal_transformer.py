@@ -28,21 +28,29 @@ class MultimodalTransformer(BasePrototypeNeck):
     * without text the support takes the query path.
 
     CLIP-FSAR's ``Transformer_v1`` has no LayerNorm before its FFN, hence
-    ``ffn_norm=False`` by default (set True to use exactly TPCM's layer).
-    CLIP-FSAR's optional ``MERGE_BEFORE`` (average the shots before the
-    transformer) is not reproduced: shots are averaged by the head after
-    the neck, CLIP-FSAR's default.
+    ``ffn_norm=False`` by default (set True to use exactly TPCM's layer),
+    and its q/k/v projections have no bias (``Attention_qkv``,
+    ``models/base/few_shot.py`` L1046-1048), hence ``qkv_bias=False``; the
+    output projection keeps its bias. CLIP-FSAR's ``MERGE_BEFORE``
+    (average the shots before the transformer) is done by the head,
+    ``FewShotHead(shot_merge='before_neck')``; its default (average after
+    the transformer) is ``shot_merge='after_neck'``.
 
     Args:
         ffn_norm (bool): LayerNorm around the FFN. Defaults to False.
+        qkv_bias (bool): Biases on the q/k/v projections. Defaults to
+            False (CLIP-FSAR).
         **kwargs: The other arguments of :class:`BasePrototypeNeck`
             (``in_channels``, ``num_heads``, ``ffn_channels``,
             ``attn_drop``, ``ffn_drop``, ``pre_norm``, ``kv_norm``,
             ``init_cfg``), with the same defaults as TPCM.
     """
 
-    def __init__(self, ffn_norm: bool = False, **kwargs) -> None:
-        super().__init__(ffn_norm=ffn_norm, **kwargs)
+    def __init__(self,
+                 ffn_norm: bool = False,
+                 qkv_bias: bool = False,
+                 **kwargs) -> None:
+        super().__init__(ffn_norm=ffn_norm, qkv_bias=qkv_bias, **kwargs)
 
     def forward_support(self, support: Tensor,
                         support_text: Optional[Tensor] = None) -> Tensor:

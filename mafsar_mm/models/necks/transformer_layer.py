@@ -48,6 +48,11 @@ class PrototypeTransformerLayer(BaseModule):
             none). Defaults to True.
         kv_norm (str): ``'shared'`` or ``'separate'``. Defaults to
             ``'shared'``.
+        qkv_bias (bool): Biases on the q/k/v projections. False drops
+            ``attn.in_proj_bias`` (the output projection keeps its bias),
+            as CLIP-FSAR's ``Attention_qkv`` (``models/base/few_shot.py``
+            L1046-1048: ``to_q/to_k/to_v`` with ``bias=False``). Defaults
+            to True.
         act_cfg (dict): FFN activation. Defaults to ``dict(type='GELU')``.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
     """
@@ -61,6 +66,7 @@ class PrototypeTransformerLayer(BaseModule):
                  pre_norm: bool = True,
                  ffn_norm: bool = True,
                  kv_norm: str = 'shared',
+                 qkv_bias: bool = True,
                  act_cfg: dict = dict(type='GELU'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -79,6 +85,10 @@ class PrototypeTransformerLayer(BaseModule):
             if kv_norm == 'separate' and pre_norm else None
         self.attn = nn.MultiheadAttention(
             in_channels, num_heads, batch_first=True)
+        if not qkv_bias:
+            # in_proj_bias is zero-initialised (no RNG is consumed), so
+            # dropping it after construction keeps the RNG order
+            self.attn.register_parameter('in_proj_bias', None)
         self.attn_drop = nn.Dropout(attn_drop)
         self.norm2 = nn.LayerNorm(in_channels) if ffn_norm else None
         self.ffn = nn.Sequential(
@@ -141,6 +151,8 @@ class BasePrototypeNeck(BaseModule):
         ffn_norm (bool): LayerNorm around the FFN. Defaults to True.
         kv_norm (str): ``'shared'`` or ``'separate'`` key/value norm.
             Defaults to ``'shared'``.
+        qkv_bias (bool): Biases on the q/k/v projections. Defaults to
+            True.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
     """
 
@@ -153,6 +165,7 @@ class BasePrototypeNeck(BaseModule):
                  pre_norm: bool = True,
                  ffn_norm: bool = True,
                  kv_norm: str = 'shared',
+                 qkv_bias: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
@@ -164,7 +177,8 @@ class BasePrototypeNeck(BaseModule):
             ffn_drop=ffn_drop,
             pre_norm=pre_norm,
             ffn_norm=ffn_norm,
-            kv_norm=kv_norm)
+            kv_norm=kv_norm,
+            qkv_bias=qkv_bias)
 
     def _check_inputs(self, support: Tensor, query: Tensor,
                       support_text: Optional[Tensor]) -> None:
