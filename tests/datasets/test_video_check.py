@@ -131,7 +131,7 @@ def test_check_videos_checks_the_whole_line(videos, tmp_path, capsys,
         '1', '--out',
         str(out), '--no-progress'
     ])
-    assert status == 0
+    assert status == 1
     assert capsys.readouterr().out.splitlines() == [
         f'labels checked against {tmp_path / "classes.txt"} (3 classes)',
         "BAD LINE 2 (short.mp4 zero): label 'zero' is not an integer",

@@ -63,7 +63,8 @@ def _class_name_file(args) -> str:
 
 def main(argv=None) -> int:
     """Run the check; returns the exit status (0 also with bad videos, 1
-    after an error such as a missing list, printed as one line)."""
+    when the list has bad lines or after an error such as a missing list,
+    printed as one line)."""
     from mafsar_mm.utils.errors import run_main
     return run_main(lambda: _run(argv), argv)
 
@@ -96,7 +97,7 @@ def _run(argv=None) -> int:
     print(summary)
     if result.out_file:
         print(f'wrote {len(result.good_lines)} lines to {result.out_file}')
-    return 0
+    return 1 if result.bad_lines else 0
 
 
 if __name__ == '__main__':
