@@ -91,6 +91,13 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    # before any work: an output must not destroy an input or a checkpoint
+    from mafsar_mm.utils.output_paths import check_output_path
+    inputs = dict(checkpoint=args.checkpoint, config=args.config)
+    for option, path in (('--dump', args.dump),
+                         ('--dump-metrics', args.dump_metrics)):
+        if path is not None:
+            check_output_path(path, option, inputs)
     if args.strict:
         from mafsar_mm.utils.strict import make_strict
         make_strict(cfg)
@@ -112,8 +119,8 @@ def main() -> None:
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if args.dump_metrics and runner.rank == 0:
-        with open(args.dump_metrics, 'w') as f:
-            json.dump(metrics, f, indent=2)
+        from mafsar_mm.utils.atomic_files import atomic_write
+        atomic_write(json.dumps(metrics, indent=2), args.dump_metrics)
 
 
 if __name__ == '__main__':

@@ -184,3 +184,33 @@ def test_resume_in_a_fresh_work_dir_after_a_kill(setup, tmp_path):
     assert 'iter_2.pth' in files
     assert LOCK_NAME not in files  # released at the end
     assert not [f for f in files if f.endswith('.tmp')]
+
+
+def test_outputs_never_destroy_the_checkpoint(setup, tmp_path, capsys,
+                                              monkeypatch):
+    """``--dump-metrics CKPT`` (test) and ``--out CKPT`` (demo) stop at
+    start with one line; the checkpoint keeps every byte."""
+    ckpt = setup['ckpt']
+    before = open(ckpt, 'rb').read()
+    code, err = _run_tool(TEST, [
+        setup['config'], ckpt, '--work-dir',
+        str(tmp_path), '--dump-metrics', ckpt
+    ], capsys, monkeypatch)
+    assert (code, err) == (1, f'error: --dump-metrics {ckpt} is the '
+                           'checkpoint this command reads; writing there '
+                           'would destroy it: choose another file.\n')
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    code, err = _run_tool(TEST, [
+        setup['config'], ckpt, '--work-dir',
+        str(tmp_path), '--dump', str(blocker / 'p.pkl')
+    ], capsys, monkeypatch)
+    assert code == 1 and err.startswith(
+        f'error: --dump {blocker / "p.pkl"}: cannot make its folder')
+    status = runpy.run_path(DEMO)['main']([
+        '--config', setup['config'], '--checkpoint', ckpt, '--classes',
+        'a', 'b', '--query', ckpt, '--out', ckpt
+    ])
+    assert status == 1
+    assert capsys.readouterr().err.startswith(f'error: --out {ckpt} is the ')
+    assert open(ckpt, 'rb').read() == before

@@ -73,6 +73,12 @@ def _run(argv=None) -> int:
         return 2
     from mafsar_mm.apis import FewShotInferencer
     from mafsar_mm.utils.errors import InputError
+    if args.out:
+        from mafsar_mm.utils.output_paths import check_output_path
+        inputs = {f'query video {q}': q for q in args.query}
+        inputs.update(checkpoint=args.checkpoint, config=args.config,
+                      support=args.support)
+        check_output_path(args.out, '--out', inputs)
     try:
         inferencer = FewShotInferencer(
             args.config, args.checkpoint, device=args.device)
@@ -85,8 +91,8 @@ def _run(argv=None) -> int:
     for result in results:
         print(format_result(result, args.topk))
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
+        from mafsar_mm.utils.atomic_files import atomic_write
+        atomic_write(json.dumps(results, indent=2), args.out)
         print(f'Results written to {args.out}')
     return 0
 
