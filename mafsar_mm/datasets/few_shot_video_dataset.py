@@ -37,6 +37,16 @@ def read_class_names(path: str) -> List[str]:
     if not names or any(not name for name in names):
         raise InputError(f'Class-name file {path} is empty or has a blank '
                          'line; it needs one name per label.')
+    # two labels with one name would share one text feature and split its
+    # score (names compared with their white space folded)
+    first_line: Dict[str, int] = {}
+    for lineno, name in enumerate(names, 1):
+        key = ' '.join(name.split())
+        if key in first_line:
+            raise InputError(
+                f'{path}:{lineno}: class name {name!r} repeats line '
+                f'{first_line[key]}; every label needs its own name.')
+        first_line[key] = lineno
     return names
 
 
@@ -174,7 +184,9 @@ class FewShotVideoDataset(Dataset):
                     f'in {self.class_name_file}, which names labels 0..'
                     f'{len(self.all_class_names) - 1}. The class-name file '
                     'does not match the annotation file.')
-            full = osp.normpath(osp.join(self.video_dir, path))
+            # one file however it is written (relative, absolute, through
+            # a link): else it could be support and query of one episode
+            full = osp.realpath(osp.join(self.video_dir, path))
             if full in label_of:
                 if label_of[full] != label:
                     raise InputError(

@@ -231,7 +231,7 @@ def check_annotation(ann_file: str,
 
     def full(path: str) -> str:
         path = path if osp.isabs(path) else osp.join(video_root, path)
-        return osp.normpath(path)
+        return osp.realpath(path)  # one file however it is named
 
     result = CheckResult()
     entries = []  # (line, path, line is fine apart from the video)

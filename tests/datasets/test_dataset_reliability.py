@@ -37,7 +37,7 @@ def test_duplicated_list_gives_no_repeated_file(tmp_path, video_split):
     ]
     assert warnings == [
         f'{ann}: 36 videos are listed more than once (36 extra lines, e.g. '
-        f'{osp.normpath(osp.join(video_split["data_root"], "c0_v0.mp4"))})'
+        f'{osp.realpath(osp.join(video_split["data_root"], "c0_v0.mp4"))})'
         '; each is used once, so no episode holds a video twice. Remove the '
         'repeated lines, or pass --strict to stop on them.'
     ]
@@ -56,6 +56,44 @@ def test_duplicates_are_an_error_in_strict_mode(tmp_path, video_split):
             match='1 videos are listed more than '
             r'once \(1 extra lines'):
         build(split, n_way=1, k_shot=1, n_query=1, duplicates='error')
+
+
+def test_one_file_under_relative_absolute_and_linked_names(
+        tmp_path, video_split, monkeypatch):
+    """The same file named relatively, absolutely and through a link is
+    one video: never support and query of one episode (issue 23 item 5)."""
+    root = video_split['data_root']
+    video_dir = osp.join(root, video_split.get('data_prefix', '') or '')
+    link = tmp_path / 'link.mp4'
+    link.symlink_to(osp.join(video_dir, 'c0_v0.mp4'))
+    lines = ['c0_v0.mp4 0', f'{osp.abspath(osp.join(video_dir, "c0_v0.mp4"))}'
+             ' 0', f'{link} 0', 'c0_v1.mp4 0', 'c1_v0.mp4 1', 'c1_v1.mp4 1']
+    split = dict(video_split, ann_file=_write_list(tmp_path, lines))
+    with pytest.raises(InputError, match=r'1 videos are listed more than '
+                       r'once \(2 extra lines'):
+        build(split, n_way=2, k_shot=1, n_query=1, duplicates='error')
+    ds = build(split, n_way=2, k_shot=1, n_query=1)
+    assert len(ds.video_list()) == 4
+    for episode_id in range(50):
+        plan = ds.episode_plan(episode_id)
+        videos = [osp.realpath(v) for per_class in plan['videos']
+                  for v in per_class]
+        assert len(videos) == len(set(videos)) == 4
+
+
+@pytest.mark.parametrize('second', ['walking', ' walking ', 'walking\t'])
+def test_two_classes_with_one_name_are_refused(tmp_path, video_split,
+                                               second):
+    """Issue 23 item 6: repeated names (white space folded) would share
+    one text feature."""
+    names = tmp_path / 'classes.txt'
+    names.write_text(f'walking\nrunning\n{second}\n')
+    split = dict(video_split, class_name_file=str(names))
+    with pytest.raises(InputError) as info:
+        build(split, n_way=1, k_shot=1, n_query=1)
+    assert str(info.value) == (
+        f'{names}:3: class name {second.strip()!r} repeats line 1; every '
+        'label needs its own name.')
 
 
 def test_one_video_under_two_labels_is_an_error(tmp_path, video_split):

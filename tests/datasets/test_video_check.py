@@ -154,3 +154,21 @@ def test_check_videos_missing_list_is_one_line(tmp_path, capsys,
     captured = capsys.readouterr()
     assert captured.err == f'error: Annotation file not found: {missing}\n'
     assert captured.out == ''
+
+
+def test_one_file_named_three_ways_is_a_duplicate(videos, tmp_path,
+                                                  monkeypatch):
+    """Relative (under a relative root), absolute and linked names of one
+    file are one video (issue 23 item 5)."""
+    root, paths = videos
+    link = tmp_path / 'link.mp4'
+    link.symlink_to(paths['good'])
+    monkeypatch.chdir(osp.dirname(root))
+    ann = tmp_path / 'list.txt'
+    ann.write_text(f'a b/good.mp4 0\n{paths["good"]} 0\n{link} 0\n')
+    result = check_annotation(str(ann), video_root=osp.basename(root),
+                              min_frames=8, workers=1, progress=False)
+    assert result.good_lines == ['a b/good.mp4 0']
+    assert result.bad_lines == [(2, f'{paths["good"]} 0',
+                                 'duplicate of line 1'),
+                                (3, f'{link} 0', 'duplicate of line 1')]
