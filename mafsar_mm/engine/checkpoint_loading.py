@@ -251,13 +251,43 @@ def is_intact_checkpoint(path: str) -> bool:
         return False
 
 
+def _inside_work_dir(recorded: str, work_dir: str, record: str) -> str:
+    """``recorded`` when it lies in ``work_dir``; else its namesake in
+    ``work_dir`` (a work dir copied to branch an experiment records the
+    original's absolute paths), with a warning.
+
+    Raises:
+        CheckpointError: If the record points outside ``work_dir`` and
+            ``work_dir`` has no file of that name: resuming would
+            silently train from another run's weights.
+    """
+    folder = osp.realpath(work_dir)
+    if osp.dirname(osp.realpath(recorded)) == folder:
+        return recorded
+    local = osp.join(work_dir, osp.basename(recorded))
+    if osp.isfile(local):
+        print_log(
+            f'{record} names {recorded}, outside {work_dir} (a copied '
+            f'work dir?); resuming from {local}, the copy in this work '
+            'dir.',
+            logger='current',
+            level=30)
+        return local
+    raise CheckpointError(
+        f'{record} names {recorded}, which is outside {work_dir} (a copied '
+        f'work dir?), and {work_dir} has no {osp.basename(recorded)}; '
+        'resume from it explicitly (--resume PATH) or delete '
+        'last_checkpoint.')
+
+
 def find_resume_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``--resume`` (without a path) continues from.
 
     The path recorded in ``work_dir/last_checkpoint`` when that file is
-    intact; otherwise (record missing, empty, pointing at a missing or
-    truncated file) the newest intact ``iter_*.pth``/``epoch_*.pth`` in
-    ``work_dir``, with a warning.
+    intact (a record pointing outside ``work_dir`` is read as the file of
+    that name inside it); otherwise (record missing, empty, pointing at a
+    missing or truncated file) the newest intact
+    ``iter_*.pth``/``epoch_*.pth`` in ``work_dir``, with a warning.
 
     Args:
         work_dir (str): The run's work directory.
@@ -276,6 +306,8 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
     if osp.isfile(record):
         with open(record) as f:
             recorded = f.read().strip() or None
+        if recorded is not None:
+            recorded = _inside_work_dir(recorded, work_dir, record)
         if recorded is not None and is_intact_checkpoint(recorded):
             return recorded
     found = []

@@ -312,3 +312,25 @@ def test_project_config_writes_atomically_and_loads_safely(
     with pytest.raises(UnsafeCheckpointError, match='HistoryBuffer'):
         Runner.from_cfg(cfg).test()
     assert CheckpointLoader._schemes[''] is mmengine_loader
+
+
+def test_resume_in_a_copied_work_dir_stays_in_the_copy(tmp_path):
+    """Issue 23 item 3: ``cp -r run branch`` then ``--resume`` in the copy
+    must not follow ``last_checkpoint`` back into the original."""
+    import shutil
+
+    from mafsar_mm.engine.checkpoint_loading import CheckpointError
+    original, copy = str(tmp_path / 'run'), str(tmp_path / 'branch')
+    os.makedirs(original)
+    _write_run(original, [2, 4], record=f'{original}/iter_4.pth')
+    shutil.copytree(original, copy)
+    assert find_resume_checkpoint(copy) == f'{copy}/iter_4.pth'
+    assert find_resume_checkpoint(original) == f'{original}/iter_4.pth'
+    os.remove(f'{copy}/iter_4.pth')
+    with pytest.raises(CheckpointError) as info:
+        find_resume_checkpoint(copy)
+    assert str(info.value) == (
+        f'{copy}/last_checkpoint names {original}/iter_4.pth, which is '
+        f'outside {copy} (a copied work dir?), and {copy} has no '
+        'iter_4.pth; resume from it explicitly (--resume PATH) or delete '
+        'last_checkpoint.')
