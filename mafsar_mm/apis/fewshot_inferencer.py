@@ -28,14 +28,24 @@ from mmengine.runner import load_checkpoint
 from torch import Tensor
 
 from mafsar_mm.datasets.video_index import VIDEO_EXTS
+from mafsar_mm.utils.text_files import read_text_lines
 
 SupportSpec = Union[str, Dict[str, Sequence[str]]]
 
 
-def _video_files(folder: str) -> List[str]:
-    """Video files directly inside ``folder``, sorted by name."""
+def _visible_entries(folder: str) -> List[str]:
+    """Names in ``folder``, sorted, without hidden ones (starting with
+    ``.``: macOS ``._a.mp4`` resource forks, ``.ipynb_checkpoints``)."""
     return [
-        osp.join(folder, name) for name in sorted(os.listdir(folder))
+        name for name in sorted(os.listdir(folder)) if not name.startswith('.')
+    ]
+
+
+def _video_files(folder: str) -> List[str]:
+    """Video files directly inside ``folder``, sorted by name (hidden
+    files skipped)."""
+    return [
+        osp.join(folder, name) for name in _visible_entries(folder)
         if name.lower().endswith(VIDEO_EXTS)
         and osp.isfile(osp.join(folder, name))
     ]
@@ -50,6 +60,9 @@ def support_from_dir(
         root (str): Directory whose sub-folders are named after the classes
             and hold that class's videos (files with a known video
             extension, see ``mafsar_mm.datasets.video_index.VIDEO_EXTS``).
+            Hidden entries (names starting with ``.``, such as
+            ``.ipynb_checkpoints`` or macOS ``._a.mp4`` files) are
+            skipped, folders and files alike.
         underscores_to_spaces (bool): Turn ``_`` in folder names into
             spaces, so ``playing_guitar`` is read as ``playing guitar`` by
             the text encoder. Defaults to True.
@@ -60,7 +73,7 @@ def support_from_dir(
         empty list (reported by :func:`check_support`).
     """
     support = OrderedDict()
-    for name in sorted(os.listdir(root)):
+    for name in _visible_entries(root):
         folder = osp.join(root, name)
         if not osp.isdir(folder):
             continue
@@ -92,21 +105,19 @@ def support_from_list(path: str) -> 'OrderedDict[str, List[str]]':
     """
     support = OrderedDict()
     base = osp.dirname(osp.abspath(path))
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip('\r\n')
-            if not line.strip() or line.lstrip().startswith('#'):
-                continue
-            parts = line.split('\t')
-            if len(parts) != 2 or not parts[0].strip() \
-                    or not parts[1].strip():
-                raise ValueError(
-                    f'{path}:{lineno}: expected `<video path><TAB><class '
-                    f'name>`, got {line!r}')
-            video, name = parts[0].strip(), parts[1].strip()
-            if not osp.isabs(video):
-                video = osp.join(base, video)
-            support.setdefault(name, []).append(video)
+    for lineno, line in enumerate(read_text_lines(path), 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        parts = line.split('\t')
+        if len(parts) != 2 or not parts[0].strip() \
+                or not parts[1].strip():
+            raise ValueError(
+                f'{path}:{lineno}: expected `<video path><TAB><class '
+                f'name>`, got {line!r}')
+        video, name = parts[0].strip(), parts[1].strip()
+        if not osp.isabs(video):
+            video = osp.join(base, video)
+        support.setdefault(name, []).append(video)
     return support
 
 

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from mafsar_mm.structures import EpisodeDataSample
 from mafsar_mm.utils.errors import InputError
+from mafsar_mm.utils.text_files import read_text_lines
 from .video_loading import (BAD_VIDEOS_KEY, BadVideoError, decode_clip,
                             report_bad_video, seeded_global_rngs)
 
@@ -30,8 +31,7 @@ def read_class_names(path: str) -> List[str]:
         raise FileNotFoundError(
             f'Class-name file not found: {path}. It must list one class '
             'name per line, line i naming label i (see data/README.md).')
-    with open(path) as f:
-        names = [line.strip() for line in f]
+    names = [line.strip() for line in read_text_lines(path)]
     while names and not names[-1]:
         names.pop()
     if not names or any(not name for name in names):
@@ -58,16 +58,15 @@ def read_annotations(path: str) -> List[tuple]:
             '`<video path> <label>` (see data/README.md; '
             'tools/data/prepare_fewshot.py writes them).')
     items = []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.rsplit(maxsplit=1)
-            if len(parts) != 2 or not parts[1].lstrip('-').isdigit():
-                raise InputError(f'{path}:{lineno}: expected `<video path> '
-                                 f'<label>`, got {line!r}')
-            items.append((parts[0], int(parts[1])))
+    for lineno, line in enumerate(read_text_lines(path), 1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.rsplit(maxsplit=1)
+        if len(parts) != 2 or not parts[1].lstrip('-').isdigit():
+            raise InputError(f'{path}:{lineno}: expected `<video path> '
+                             f'<label>`, got {line!r}')
+        items.append((parts[0], int(parts[1])))
     if not items:
         raise InputError(f'Annotation file {path} lists no videos.')
     return items

@@ -12,6 +12,8 @@ import re
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
+from mafsar_mm.utils.text_files import read_text_lines
+
 SPLITS = ('train', 'val', 'test')
 CLASS_NAME_FILE = 'class_names.tsv'
 
@@ -63,16 +65,15 @@ def read_split_list(path: str) -> List[Tuple[str, str]]:
         list[tuple[str, str]]: ``(class key, video id)`` in file order.
     """
     entries = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            if '/' not in line:
-                raise ValueError(f'{path}:{lineno}: expected '
-                                 f'`<class>/<video id>`, got {line!r}')
-            key, vid = line.rsplit('/', 1)
-            entries.append((key, vid))
+    for lineno, line in enumerate(read_text_lines(path), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if '/' not in line:
+            raise ValueError(f'{path}:{lineno}: expected '
+                             f'`<class>/<video id>`, got {line!r}')
+        key, vid = line.rsplit('/', 1)
+        entries.append((key, vid))
     return entries
 
 
@@ -86,18 +87,16 @@ def read_class_name_table(path: str) -> 'OrderedDict[str, str]':
         OrderedDict[str, str]: ``{class key: readable name}``.
     """
     names: 'OrderedDict[str, str]' = OrderedDict()
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip('\r\n')
-            if not line.strip():
-                continue
-            key, sep, name = line.partition('\t')
-            if not sep or not name.strip():
-                raise ValueError(f'{path}:{lineno}: expected '
-                                 f'`<class key><TAB><name>`, got {line!r}')
-            if key in names:
-                raise ValueError(f'{path}:{lineno}: duplicate key {key!r}')
-            names[key] = name.strip()
+    for lineno, line in enumerate(read_text_lines(path), 1):
+        if not line.strip():
+            continue
+        key, sep, name = line.partition('\t')
+        if not sep or not name.strip():
+            raise ValueError(f'{path}:{lineno}: expected '
+                             f'`<class key><TAB><name>`, got {line!r}')
+        if key in names:
+            raise ValueError(f'{path}:{lineno}: duplicate key {key!r}')
+        names[key] = name.strip()
     return names
 
 

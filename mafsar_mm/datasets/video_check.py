@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mafsar_mm.utils.progress import track_progress
+from mafsar_mm.utils.text_files import read_text_lines
 
 #: Frames decoded per video besides the count: first, middle, last.
 PROBE_POSITIONS = (0.0, 0.5, 1.0)
@@ -142,8 +143,7 @@ def parse_annotation_line(line: str) -> Optional[Tuple[str, str]]:
 def read_num_classes(class_name_file: str) -> int:
     """Number of labels a class-name file names (one name per line, line
     i naming label i; trailing blank lines ignored)."""
-    with open(class_name_file, encoding='utf-8') as f:
-        names = [line.strip() for line in f]
+    names = [line.strip() for line in read_text_lines(class_name_file)]
     while names and not names[-1]:
         names.pop()
     return len(names)
@@ -226,8 +226,7 @@ def check_annotation(ann_file: str,
     """
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'Annotation file not found: {ann_file}')
-    with open(ann_file, encoding='utf-8') as f:
-        lines = [line.rstrip('\r\n') for line in f]
+    lines = read_text_lines(ann_file)
 
     def full(path: str) -> str:
         path = path if osp.isabs(path) else osp.join(video_root, path)

@@ -118,6 +118,21 @@ def test_directory_and_list_file_support(setup, tmp_path):
         assert [n for n, _ in ranking] == [n for n, _ in expected]
 
 
+def test_hidden_entries_of_a_support_folder_are_skipped(tmp_path):
+    for rel in ('a/x.mp4', 'a/._x.mp4', 'a/.y.mp4', 'b/z.mp4',
+                '.ipynb_checkpoints/w.mp4', '.hidden_class/v.mp4',
+                'b/.ipynb_checkpoints/u.mp4', '._c.mp4', '.DS_Store'):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b'')
+    assert support_from_dir(str(tmp_path)) == {
+        'a': [str(tmp_path / 'a' / 'x.mp4')],
+        'b': [str(tmp_path / 'b' / 'z.mp4')],
+    }
+    (tmp_path / 'b' / 'z.mp4').unlink()
+    with pytest.raises(ValueError, match=r"without any video: \['b'\]"):
+        FewShotInferencer.parse_support(str(tmp_path))
+
+
 def test_list_file_relative_paths_and_bad_lines(tmp_path):
     (tmp_path / 'a.mp4').write_bytes(b'')
     good = tmp_path / 'good.txt'

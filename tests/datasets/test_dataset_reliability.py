@@ -2,6 +2,7 @@
 bad video logged once per run (across workers and ranks)."""
 import os.path as osp
 import pickle
+import re
 from unittest import mock
 
 import pytest
@@ -46,6 +47,21 @@ def test_duplicated_list_gives_no_repeated_file(tmp_path, video_split):
         plan = ds.episode_plan(episode_id)
         videos = [v for per_class in plan['videos'] for v in per_class]
         assert len(videos) == len(set(videos)) == 9
+
+
+@pytest.mark.parametrize('bad_file', ['ann_file', 'class_name_file'])
+def test_non_utf8_byte_is_one_clear_error(tmp_path, video_split, bad_file):
+    split = dict(video_split)
+    src = open(osp.join(split['data_root'], split[bad_file]),
+               'rb').read().splitlines(keepends=True)
+    src[1] = src[1][:2] + b'\xff' + src[1][2:]
+    path = tmp_path / osp.basename(split[bad_file])
+    path.write_bytes(b''.join(src))
+    split[bad_file] = str(path)
+    message = (f'{path}:2: byte 0xff at column 3 is not valid UTF-8 '
+               '(invalid start byte); save the file as UTF-8.')
+    with pytest.raises(InputError, match=f'^{re.escape(message)}$'):
+        build(split, n_way=3, k_shot=2, n_query=1)
 
 
 def test_duplicates_are_an_error_in_strict_mode(tmp_path, video_split):

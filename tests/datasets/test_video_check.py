@@ -146,6 +146,22 @@ def test_check_videos_checks_the_whole_line(videos, tmp_path, capsys,
     assert out.read_text() == 'a b/good.mp4 0\n'
 
 
+@pytest.mark.parametrize('bad_file', ['val.txt', 'classes.txt'])
+def test_check_videos_non_utf8_byte_is_one_line(tmp_path, capsys, monkeypatch,
+                                                bad_file):
+    monkeypatch.delenv('MAFSAR_DEBUG', raising=False)
+    (tmp_path / 'val.txt').write_bytes(b'good.mp4 0\n')
+    (tmp_path / 'classes.txt').write_bytes(b'run\n')
+    bad = tmp_path / bad_file
+    bad.write_bytes(bad.read_bytes() + b'caf\xe9.mp4 0\n')
+    main = runpy.run_path(TOOL)['main']
+    assert main([str(tmp_path / 'val.txt'), '--no-progress']) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f'error: {bad}:2: byte 0xe9 at column 4 is not valid UTF-8 '
+        '(invalid continuation byte); save the file as UTF-8.\n')
+
+
 def test_check_videos_missing_list_is_one_line(tmp_path, capsys,
                                                monkeypatch):
     monkeypatch.delenv('MAFSAR_DEBUG', raising=False)
