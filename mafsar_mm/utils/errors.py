@@ -120,14 +120,26 @@ def run_main(main: Callable[[], Optional[int]],
 
     Returns:
         int: ``main``'s status, or 1 after a user error (printed as
-        ``error: <message>`` on stderr). With ``--debug`` or
-        ``MAFSAR_DEBUG=1`` the error propagates with its stack trace.
+        ``error: <message>`` on stderr), or 130 / 143 after Ctrl-C /
+        SIGTERM (one line, see :mod:`mafsar_mm.utils.interrupt`). With
+        ``--debug`` or ``MAFSAR_DEBUG=1`` the error propagates with its
+        stack trace.
     """
+    from .interrupt import (exit_status, find_interrupt, interrupted_line,
+                            sigterm_raises)
     try:
-        return main() or 0
-    except USER_ERROR_TYPES as exc:
-        if is_debug(argv):
+        with sigterm_raises():
+            return main() or 0
+    except BaseException as exc:
+        # Ctrl-C or SIGTERM, also when a library turned it into another
+        # error (MMEngine's config formatting does, during a save)
+        interrupt = find_interrupt(exc)
+        if is_debug(argv) or (interrupt is None
+                              and not isinstance(exc, USER_ERROR_TYPES)):
             raise
+        if interrupt is not None:
+            print(interrupted_line(interrupt), file=sys.stderr, flush=True)
+            return exit_status(interrupt)
         print(f'error: {format_error(exc)}', file=sys.stderr, flush=True)
         return 1
 

@@ -214,3 +214,42 @@ def test_outputs_never_destroy_the_checkpoint(setup, tmp_path, capsys,
     assert status == 1
     assert capsys.readouterr().err.startswith(f'error: --out {ckpt} is the ')
     assert open(ckpt, 'rb').read() == before
+
+
+@pytest.mark.parametrize('signum, status', [(2, 130), (15, 143)])
+def test_interrupted_training_ends_in_one_line(synthetic_root, tmp_path,
+                                               signum, status):
+    """Issue 23 item 18: Ctrl-C (SIGINT) and ``kill`` (SIGTERM) during
+    training: one line saying where it stopped, the lock released, the
+    shell's exit status, and the checkpoints intact for ``--resume``."""
+    import signal
+    import time
+
+    from mafsar_mm.engine import find_resume_checkpoint
+    work_dir = tmp_path / 'work'
+    cfg = micro_config(synthetic_root, str(work_dir), max_iters=10000,
+                       checkpoint_interval=2)
+    config = str(tmp_path / 'long.py')
+    cfg.dump(config)
+    proc = subprocess.Popen(
+        [sys.executable, TRAIN, config, '--work-dir',
+         str(work_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env())
+    deadline = time.time() + 240
+    while not (work_dir / 'iter_2.pth').exists():
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.2)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == status, err
+    name = signal.Signals(signum).name
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f'interrupted by {name} after ')
+    assert last.endswith(' training iterations; the saved checkpoints are '
+                         'intact: continue with --resume.')
+    assert 'Traceback' not in err
+    assert LOCK_NAME not in os.listdir(work_dir)
+    assert find_resume_checkpoint(str(work_dir)) is not None
