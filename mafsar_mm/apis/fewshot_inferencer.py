@@ -30,6 +30,9 @@ from torch import Tensor
 from mafsar_mm.datasets.video_index import VIDEO_EXTS
 from mafsar_mm.utils.text_files import read_text_lines
 
+from .support_checks import (check_class_names, check_support,
+                             warn_queries_in_support)
+
 SupportSpec = Union[str, Dict[str, Sequence[str]]]
 
 
@@ -119,27 +122,6 @@ def support_from_list(path: str) -> 'OrderedDict[str, List[str]]':
             video = osp.join(base, video)
         support.setdefault(name, []).append(video)
     return support
-
-
-def check_support(support: Dict[str, Sequence[str]]) -> None:
-    """Check that a support set has >= 2 classes, each with a video.
-
-    Args:
-        support (dict[str, Sequence[str]]): Class name -> video paths.
-
-    Raises:
-        ValueError: On a class without videos or fewer than 2 classes.
-    """
-    empty = [name for name, videos in support.items() if len(videos) == 0]
-    if empty:
-        raise ValueError(
-            f'Support classes without any video: {empty}. Every class '
-            'needs at least one support video (or none has any: '
-            'zero-shot prediction from the class names).')
-    if len(support) < 2:
-        raise ValueError(
-            f'Few-shot inference needs at least 2 support classes, got '
-            f'{len(support)} ({list(support)}).')
 
 
 class FewShotInferencer:
@@ -389,6 +371,7 @@ class FewShotInferencer:
                 label for label, name in enumerate(class_names)
                 for _ in support[name]
             ])  # [S]
+            warn_queries_in_support(queries, support)
             support_clips = self._load_clips(paths)
             if support_clips.shape[1:] != query_clips.shape[1:]:
                 raise ValueError('Support and query clips differ in shape: '
@@ -433,8 +416,7 @@ class FewShotInferencer:
             raise ValueError('Give support videos or zero_shot_classes.')
         else:
             return None
-        if len(set(names)) != len(names):
-            raise ValueError(f'Duplicate class names in {names}.')
+        check_class_names(names)
         if len(names) < 2:
             raise ValueError('Zero-shot prediction needs at least 2 '
                              f'classes, got {len(names)} ({names}).')

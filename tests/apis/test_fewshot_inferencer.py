@@ -13,6 +13,7 @@ import mafsar_mm  # noqa: F401
 from mafsar_mm.apis import (FewShotInferencer, support_from_dir,
                             support_from_list)
 from mafsar_mm.datasets import BadVideoError
+from mafsar_mm.utils.errors import InputError
 
 
 @pytest.fixture(scope='module')
@@ -205,3 +206,60 @@ def test_checkpoint_is_loaded(setup):
     loaded = setup['inferencer'].model.state_dict()
     for key, value in state.items():
         assert torch.equal(loaded[key].cpu(), value), key
+
+
+def test_blank_and_whitespace_duplicate_class_names(setup, tmp_path):
+    inferencer = setup['inferencer']
+    support, queries, _ = _episode_support(setup['dataset'])
+    with pytest.raises(InputError) as info:
+        inferencer(None, queries, zero_shot_classes=['walking', '  '])
+    assert str(info.value) == (
+        "Class name 2 of 2 is empty or only whitespace ('  '); every class "
+        'needs a name.')
+    with pytest.raises(InputError, match=r"^Class name 1 of 3 is empty "):
+        inferencer(None, queries, zero_shot_classes=['', 'a', 'b'])
+    same = ("Class names 'walking' and ' walking ' are the same class "
+            "('walking' once whitespace is normalised); give each class "
+            'once.')
+    with pytest.raises(InputError) as info:
+        inferencer(None, queries, zero_shot_classes=['walking', ' walking '])
+    assert str(info.value) == same
+    with pytest.raises(InputError, match=r"^Class names 'a' and 'a' are "):
+        inferencer(None, queries, zero_shot_classes=['a', 'b', 'a'])
+    # the same check for support dicts, folders and list files
+    videos = list(support.values())
+    with pytest.raises(InputError) as info:
+        inferencer({'walking': videos[0], ' walking ': videos[1]}, queries)
+    assert str(info.value) == same
+    for name in ('walking', ' walking'):
+        (tmp_path / 'sup' / name).mkdir(parents=True)
+        os.symlink(osp.abspath(videos[0][0]),
+                   tmp_path / 'sup' / name / 'v.mp4')
+    with pytest.raises(InputError) as info:
+        inferencer(str(tmp_path / 'sup'), queries)
+    assert str(info.value) == (
+        "Class names ' walking' and 'walking' are the same class ('walking' "
+        'once whitespace is normalised); give each class once.')
+    listed = tmp_path / 'support.txt'
+    listed.write_text(f'{osp.abspath(videos[0][0])}\tplaying  guitar\n'
+                      f'{osp.abspath(videos[1][0])}\tplaying guitar\n')
+    with pytest.raises(InputError, match=r"^Class names 'playing  guitar' "
+                       r"and 'playing guitar' are the same class"):
+        inferencer(str(listed), queries)
+
+
+def test_query_that_is_a_support_video_is_warned(setup, tmp_path,
+                                                 monkeypatch):
+    from mafsar_mm.apis import support_checks
+    logged = []
+    monkeypatch.setattr(support_checks, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw['level'])))
+    support, queries, _ = _episode_support(setup['dataset'])
+    first = next(iter(support))
+    setup['inferencer'](support, queries[:1])
+    assert logged == []
+    link = str(tmp_path / 'same.mp4')  # another path, the same file
+    os.symlink(osp.abspath(support[first][0]), link)
+    setup['inferencer'](support, [queries[0], link])
+    assert logged == [(f'Query {link} is also a support video of class '
+                       f"{first!r}; it will trivially match that class.", 30)]

@@ -76,3 +76,23 @@ def test_demo_zero_shot_classes(synthetic_root, tmp_path):
                     '--classes', *classes, '--query', queries[0])
     assert proc.returncode == 2
     assert 'not allowed with argument' in proc.stderr
+
+
+def test_demo_refuses_bad_class_names_before_building_the_model(
+        tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('fewshot_demo', DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    config = str(tmp_path / 'absent.py')  # never read: names come first
+    for classes, message in (
+        (['walking', '\t'], "Class name 2 of 2 is empty or only whitespace "
+         "('\\t'); every class needs a name."),
+        (['walking', 'walking '], "Class names 'walking' and 'walking ' are "
+         "the same class ('walking' once whitespace is normalised); give "
+         'each class once.'),
+    ):
+        code = demo.main(['--config', config, '--classes', *classes,
+                          '--query', 'q.mp4'])
+        assert code == 1
+        assert capsys.readouterr().err == f'error: {message}\n'

@@ -73,6 +73,9 @@ def _run(argv=None) -> int:
         return 2
     from mafsar_mm.apis import FewShotInferencer
     from mafsar_mm.utils.errors import InputError
+    if args.classes:  # before the model is built
+        from mafsar_mm.apis.support_checks import check_class_names
+        check_class_names(args.classes)
     if args.out:
         from mafsar_mm.utils.output_paths import check_output_path
         inputs = {f'query video {q}': q for q in args.query}

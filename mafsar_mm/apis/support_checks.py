@@ -1,0 +1,87 @@
+"""Checks of the class names and videos given to the few-shot inferencer.
+
+One path for every way of giving classes (a support dict, folder or list
+file, or zero-shot class names): :func:`check_class_names` refuses blank
+names and names that are the same class once whitespace is normalised
+(``'walking'`` and ``' walking '`` would split one class's score in two),
+:func:`check_support` adds the support-set checks and
+:func:`warn_queries_in_support` flags a query that is also a support video.
+"""
+import os.path as osp
+from typing import Dict, Iterable, Sequence
+
+from mmengine.logging import print_log
+
+from mafsar_mm.utils.errors import InputError
+
+
+def check_class_names(names: Sequence[str]) -> None:
+    """Refuse blank class names and names equal after whitespace
+    normalisation (``' '.join(name.split())``).
+
+    Args:
+        names (Sequence[str]): The class names, in order.
+
+    Raises:
+        InputError: Naming the blank entry, or both names of a pair.
+    """
+    seen = {}
+    for index, name in enumerate(names, 1):
+        norm = ' '.join(name.split())
+        if not norm:
+            raise InputError(
+                f'Class name {index} of {len(names)} is empty or only '
+                f'whitespace ({name!r}); every class needs a name.')
+        if norm in seen:
+            raise InputError(
+                f'Class names {seen[norm]!r} and {name!r} are the same '
+                f'class ({norm!r} once whitespace is normalised); give '
+                'each class once.')
+        seen[norm] = name
+
+
+def check_support(support: Dict[str, Sequence[str]]) -> None:
+    """Check that a support set has >= 2 classes, each with a video, and
+    usable class names (:func:`check_class_names`).
+
+    Args:
+        support (dict[str, Sequence[str]]): Class name -> video paths.
+
+    Raises:
+        ValueError: On a class without videos or fewer than 2 classes;
+            :class:`InputError` on bad class names.
+    """
+    check_class_names(list(support))
+    empty = [name for name, videos in support.items() if len(videos) == 0]
+    if empty:
+        raise ValueError(
+            f'Support classes without any video: {empty}. Every class '
+            'needs at least one support video (or none has any: '
+            'zero-shot prediction from the class names).')
+    if len(support) < 2:
+        raise ValueError(
+            f'Few-shot inference needs at least 2 support classes, got '
+            f'{len(support)} ({list(support)}).')
+
+
+def warn_queries_in_support(queries: Iterable[str],
+                            support: Dict[str, Sequence[str]]) -> None:
+    """Log a warning for every query that is also a support video (the
+    same file after ``os.path.realpath``): it is then trivially matched.
+
+    Args:
+        queries (Iterable[str]): Query video paths.
+        support (dict[str, Sequence[str]]): Class name -> video paths.
+    """
+    classes = {
+        osp.realpath(path): name
+        for name, paths in support.items() for path in paths
+    }
+    for query in queries:
+        name = classes.get(osp.realpath(query))
+        if name is not None:
+            print_log(
+                f'Query {query} is also a support video of class '
+                f'{name!r}; it will trivially match that class.',
+                logger='current',
+                level=30)
