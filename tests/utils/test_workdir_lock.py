@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import socket
 import subprocess
+import sys
 from unittest import mock
 
 import pytest
@@ -111,3 +112,60 @@ def test_only_rank_0_locks(tmp_path, monkeypatch):
     monkeypatch.setenv('RANK', '1')
     assert claim_work_dir(str(tmp_path / 'run')) is None
     assert not osp.exists(tmp_path / 'run' / LOCK_NAME)
+
+
+@pytest.mark.parametrize('record', [b'{"pid": 12', b''])
+def test_unreadable_lock_nobody_holds_is_taken_over(tmp_path, record):
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    (work_dir / LOCK_NAME).write_bytes(record)
+    with mock.patch('mafsar_mm.utils.workdir_lock.print_log') as log:
+        lock = WorkDirLock(str(work_dir)).acquire()
+    try:
+        assert log.call_count == 1
+        assert log.call_args.args[0] == (
+            f'Taking over the work dir {work_dir} from a run that is gone '
+            f'(its record {work_dir / LOCK_NAME} is unreadable).')
+        assert json.load(open(lock.path))['pid'] == os.getpid()
+        assert os.listdir(work_dir) == [LOCK_NAME]  # no temporary file
+    finally:
+        lock.release()
+    assert os.listdir(work_dir) == []
+
+
+HOLD = ('import sys, time\n'
+        'from mafsar_mm.utils.workdir_lock import WorkDirLock\n'
+        'WorkDirLock(sys.argv[1]).acquire()\n'
+        'print("held", flush=True)\n'
+        'time.sleep(60)\n')
+
+
+def test_lock_held_by_a_live_process_is_refused_even_if_unreadable(
+        tmp_path):
+    work_dir = tmp_path / 'run'
+    path = work_dir / LOCK_NAME
+    holder = subprocess.Popen([sys.executable, '-c', HOLD,
+                               str(work_dir)],
+                              stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline() == 'held\n'
+        assert json.load(open(path))['pid'] == holder.pid
+        with pytest.raises(WorkDirLockedError) as info:
+            WorkDirLock(str(work_dir)).acquire()
+        assert f'(pid {holder.pid} on ' in str(info.value)
+        path.write_bytes(b'\x00garbage')  # same file, still locked
+        with pytest.raises(WorkDirLockedError) as info:
+            WorkDirLock(str(work_dir)).acquire()
+        assert str(info.value) == (
+            f'The work dir {work_dir} is in use by another run (its record '
+            f'{path} is unreadable). Wait for it to end or choose another '
+            f'--work-dir; if that run is gone, delete {path}.')
+    finally:
+        holder.kill()  # like kill -9: the lock file stays, its flock goes
+        holder.wait()
+    assert path.read_bytes() == b'\x00garbage'
+    with mock.patch('mafsar_mm.utils.workdir_lock.print_log') as log:
+        WorkDirLock(str(work_dir)).acquire().release()
+    assert 'is unreadable).' in log.call_args.args[0]
+    assert os.listdir(work_dir) == []
