@@ -56,9 +56,13 @@ class EpisodeSampler(Sampler):
             while True:
                 yield self.episode_id(position)
                 position += 1
-        ids = list(range(len(self.dataset)))
-        ids = (ids * math.ceil(self.total_size / len(ids)))[:self.total_size]
-        yield from ids[self.rank:self.total_size:self.world_size]
+        # position p of the padded id list is id p % n; computed, not
+        # listed, so memory does not grow with the number of episodes
+        # (MMEngine's DefaultSampler lists them: 1e9 episodes would need
+        # tens of GB)
+        num_episodes = len(self.dataset)
+        for position in range(self.rank, self.total_size, self.world_size):
+            yield position % num_episodes
 
     def __len__(self) -> int:
         return self.num_samples

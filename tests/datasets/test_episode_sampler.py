@@ -50,3 +50,33 @@ def test_train_stream_resumes_at_position():
     resumed = make_sampler(1, 2, shuffle=True)
     resumed.set_start(7)
     assert list(itertools.islice(resumed, 5)) == full[7:]
+
+
+@pytest.mark.parametrize('n, world_size', [(10, 3), (7, 4), (5, 8)])
+def test_test_ids_are_the_padded_list_dealt_over_ranks(n, world_size):
+    """The lazy ids equal MMEngine's DefaultSampler's listed ones (the
+    padded list ``ids * k`` cut at ``total_size``, rank ``r`` taking every
+    ``W``-th from ``r``)."""
+    listed = list(range(n)) * world_size
+    total = -(-n // world_size) * world_size
+    for rank in range(world_size):
+        assert list(make_sampler(rank, world_size, n=n)) == \
+            listed[:total][rank::world_size]
+
+
+def test_test_sampler_memory_does_not_grow_with_episodes():
+    """Issue 23 item 9: ``--num-episodes 1000000000`` must not list the
+    ids; the first ids cost the same memory at 1e3 and 1e9 episodes."""
+    import tracemalloc
+
+    def peak(n):
+        tracemalloc.start()
+        sampler = make_sampler(0, 2, n=n)
+        first = list(itertools.islice(iter(sampler), 100))
+        size = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert first == list(range(0, 200, 2))
+        return size
+
+    small, huge = peak(10**3), peak(10**9)
+    assert huge < small + 64 * 1024, (small, huge)
