@@ -1,4 +1,4 @@
-"""tools/train.py's MMAction2 options: --amp and --auto-scale-lr."""
+"""tools/train.py options: --amp, --auto-scale-lr, --no-validate."""
 import importlib.util
 import os.path as osp
 import sys
@@ -47,3 +47,13 @@ def test_auto_scale_lr_needs_a_base_batch_size(train_tool, monkeypatch):
     cfg.auto_scale_lr = dict(enable=False)
     with pytest.raises(ValueError, match='base_batch_size'):
         train_tool.merge_args(cfg, train_tool.parse_args())
+
+
+def test_no_validate_with_val_dataloader_options(train_tool, monkeypatch):
+    """``--no-validate`` is applied after ``--cfg-options``, so
+    ``val_dataloader.*`` options do not meet a None (MMEngine's
+    TypeError)."""
+    cfg = _merged(train_tool, monkeypatch, '--no-validate', '--cfg-options',
+                  'val_dataloader.num_workers=0')
+    assert cfg.val_dataloader is None
+    assert cfg.val_cfg is None and cfg.val_evaluator is None
