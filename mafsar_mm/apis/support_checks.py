@@ -12,12 +12,13 @@ from typing import Dict, Iterable, Sequence
 
 from mmengine.logging import print_log
 
+from mafsar_mm.datasets.few_shot_video_dataset import class_name_key
 from mafsar_mm.utils.errors import InputError
 
 
 def check_class_names(names: Sequence[str]) -> None:
     """Refuse blank class names and names equal after whitespace
-    normalisation (``' '.join(name.split())``).
+    normalisation (the dataset's :func:`class_name_key`).
 
     Args:
         names (Sequence[str]): The class names, in order.
@@ -27,7 +28,7 @@ def check_class_names(names: Sequence[str]) -> None:
     """
     seen = {}
     for index, name in enumerate(names, 1):
-        norm = ' '.join(name.split())
+        norm = class_name_key(name)
         if not norm:
             raise InputError(
                 f'Class name {index} of {len(names)} is empty or only '

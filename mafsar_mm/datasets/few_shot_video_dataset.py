@@ -25,6 +25,12 @@ __all__ = [
 ]
 
 
+def class_name_key(name: str) -> str:
+    """The form in which two class names are the same class: white space
+    folded (``' walking '`` and ``'walking'`` are one class)."""
+    return ' '.join(name.split())
+
+
 def read_class_names(path: str) -> List[str]:
     """Read one class name per line; line ``i`` names label ``i``."""
     if not osp.isfile(path):
@@ -41,7 +47,7 @@ def read_class_names(path: str) -> List[str]:
     # score (names compared with their white space folded)
     first_line: Dict[str, int] = {}
     for lineno, name in enumerate(names, 1):
-        key = ' '.join(name.split())
+        key = class_name_key(name)
         if key in first_line:
             raise InputError(
                 f'{path}:{lineno}: class name {name!r} repeats line '
