@@ -2,11 +2,9 @@
 Multimodal Adaptation (FgMA) around every transformer block.
 
 References:
-    * MA-FSAR (arXiv 2308.01532), see docs/method.md: global temporal
-      adaptation (GTA), local multimodal adaptation (LMA, support videos
-      with their class text), local spatiotemporal adaptation (LSTA, query
-      videos) and joint adaptation, all reusing the block's frozen
-      ``ln_1`` + ``attn``.
+    * MA-FSAR (arXiv 2308.01532), see docs/method.md: each FgMA box is a
+      module of its own in ``models/adapters`` (GTA, LMA, LSTA, joint),
+      wired around one frozen block by :class:`.FgMABlock`.
     * AIM (github.com/taoyang1122/adapt-image-models,
       ``mmaction/models/backbones/vit_clip.py``): adapter placement,
       zero-initialised up-projections, ``scale`` of the MLP adapter, the
@@ -16,18 +14,19 @@ References:
       layout (batch first, class token first, patch dropout, ``ln_pre``).
 """
 from functools import partial
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
-from open_clip.transformer import ResidualAttentionBlock
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from ..adapters import Adapter
+from ..adapters import (GlobalTemporalAdapter, JointAdapter,
+                        LocalMultimodalAdapter, LocalSpatiotemporalAdapter)
 from ..utils import build_clip_visual, check_open_clip_tower
-from .frozen_attention import frozen_attention, fusable
+from .fgma_block import FgMABlock
+from .frozen_attention import fusable
 
 _TEXT_FC_MODES = ('per_layer', 'shared')
 _LMA_MODES = ('parallel', 'serial')
@@ -41,42 +40,27 @@ class CLIPViTFgMA(BaseModule):
     The open_clip visual tower is kept as ``self.visual`` (parameter names
     stay open_clip's, e.g. ``visual.transformer.resblocks.0.attn.
     in_proj_weight``); pretrained weights are loaded before the adapters
-    are added. Each adapted block ``l`` (input ``X``: ``[V*T, N+1, D]``,
-    class token first) computes:
+    are added. Each adapted block ``l`` is an :class:`.FgMABlock` over
+    the frozen ``visual.transformer.resblocks[l]`` and the paper boxes
+    (input ``X``: ``[V*T, N+1, D]``, class token first):
 
-    1. **GTA**: the T class tokens of a video form one sequence ``c``
-       (``[V, T, D]``): ``c' = c + A_T(MSA(LN1(c)))`` (``A_T``: no inner
-       skip, zero init, so ``c' = c`` at the start).
-    2. **LMA** (``text`` given) / **LSTA** (``text`` None): per frame the
-       tokens ``Z_t = [X_t (N+1), c'_t, text_t]`` (``text_t =
-       TextFC_l(text)``, D' -> D; no text token for LSTA) go through the
-       frozen ``ln_1`` + ``attn``; only the N+1 frame tokens are used as
-       queries, which is the same as attending over all of ``Z_t`` and
-       selecting the first N+1 outputs.
+    1. **GTA** (:class:`GlobalTemporalAdapter`, ``t_adapters[l]``):
+       ``c' = c + A_T(MSA(LN1(c)))`` over the T class tokens of a video.
+    2. **LMA** (:class:`LocalMultimodalAdapter`, ``m_adapters[l]`` and
+       the Text FC ``text_fcs[l]`` / ``text_fc``) when ``text`` is given,
+       else **LSTA** (the same adapter, or
+       :class:`LocalSpatiotemporalAdapter` ``st_adapters[l]`` when
+       ``share_lma_lsta=False``): the frame tokens attend to
+       ``[X_t, c'_t, text_t]`` through the frozen attention;
+       ``lma_mode`` picks the parallel (identity at init) or the serial
+       (literal figure) reading.
+    3. **Joint** (:class:`JointAdapter`, ``j_adapters[l]``):
+       ``X_out = X' + MLP(LN2(X')) + s * A_J(LN2(X'))``.
 
-       * ``lma_mode='parallel'`` (default): ``X' = X + MSA(LN1(X)) +
-         A_M(MSA_Z(LN1(X); LN1(Z)))`` with ``A_M`` without inner skip and
-         zero-initialised. The block's own spatial attention is kept
-         intact and the multimodal attention enters through the adapter,
-         so zero adapters reproduce CLIP exactly (the extra keys c'_t and
-         text_t would otherwise change the frozen softmax).
-       * ``lma_mode='serial'``: the literal figure reading ``Z' = Z +
-         A_M(MSA(LN1(Z)))`` with an AIM "S-adapter" (inner skip) and
-         select ``Z'[:N+1]``. Not an identity at init.
-
-       ``A_M`` (LMA) and ``A_ST`` (LSTA) are one adapter when
-       ``share_lma_lsta=True``.
-    3. **Joint**: ``X_out = X' + MLP(LN2(X')) + s * A_J(LN2(X'))``.
-
-    Where the GTA residual goes (``gta_residual``): with ``'token'``
-    (default, the paper figure) ``c'`` only exists as the extra token of
-    LMA/LSTA; the stream's own class token stays ``c`` and gets its
-    residual update from the LMA/LSTA attention (where it can attend to
-    ``c'_t``); ``c'`` is rebuilt from the stream at every block. With
-    ``'stream'`` (AIM-style temporal adaptation) ``c'`` replaces the
-    stream's class token before LMA/LSTA and is not appended again. When
-    ``with_lma=False`` there is no extra token, so ``c'`` is always written
-    to the stream.
+    ``gta_residual``: ``'token'`` (default, the paper figure) passes
+    ``c'`` to LMA/LSTA as an extra token only; ``'stream'`` (AIM-style
+    temporal adaptation) writes it into the stream's class token (always
+    done when ``with_lma=False``). See :class:`.FgMABlock`.
 
     Output per frame: ``ln_post(class token) @ proj`` (open_clip's
     ``_pool``), ``[V, T, D']``.
@@ -201,7 +185,8 @@ class CLIPViTFgMA(BaseModule):
             for param in self.visual.parameters():
                 param.requires_grad_(False)
 
-        # 2. the tunable parts
+        # 2. the tunable parts (built in this order: it fixes the RNG
+        #    draws, so seeded builds and checkpoints stay the same)
         self.adapter_ratio = adapter_ratio
         self.joint_scale = joint_scale
         self.share_lma_lsta = share_lma_lsta
@@ -221,26 +206,35 @@ class CLIPViTFgMA(BaseModule):
         self.text_dim = text_dim or self.output_dim
         keys = [str(i) for i in self.adapted_layers]
         dims = self.embed_dims
-        make = partial(
-            Adapter, dims, mlp_ratio=adapter_ratio, act_cfg=act_cfg)
 
-        self.t_adapters = nn.ModuleDict(
-            {k: make(skip_connect=False)
-             for k in keys}) if with_gta else None
-        lma_skip = lma_mode == 'serial'
+        def per_layer(make) -> nn.ModuleDict:
+            return nn.ModuleDict({k: make() for k in keys})
+
+        self.t_adapters = per_layer(
+            partial(
+                GlobalTemporalAdapter,
+                dims,
+                mlp_ratio=adapter_ratio,
+                act_cfg=act_cfg)) if with_gta else None
         if with_lma:
-            self.m_adapters = nn.ModuleDict(
-                {k: make(skip_connect=lma_skip)
-                 for k in keys})
-            self.st_adapters = None if share_lma_lsta else nn.ModuleDict(
-                {k: make(skip_connect=lma_skip)
-                 for k in keys})
-            make_fc = partial(self._make_text_fc, self.text_dim, dims,
-                              text_fc_rank)
+            self.m_adapters = per_layer(
+                partial(
+                    LocalMultimodalAdapter,
+                    dims,
+                    mlp_ratio=adapter_ratio,
+                    mode=lma_mode,
+                    act_cfg=act_cfg))
+            self.st_adapters = None if share_lma_lsta else per_layer(
+                partial(
+                    LocalSpatiotemporalAdapter,
+                    dims,
+                    mlp_ratio=adapter_ratio,
+                    mode=lma_mode,
+                    act_cfg=act_cfg))
+            make_fc = partial(LocalMultimodalAdapter.build_text_fc,
+                              self.text_dim, dims, text_fc_rank)
             if text_fc == 'per_layer':
-                self.text_fcs = nn.ModuleDict(
-                    {k: make_fc()
-                     for k in keys})
+                self.text_fcs = per_layer(make_fc)
                 self.text_fc = None
             else:
                 self.text_fcs = None
@@ -248,13 +242,14 @@ class CLIPViTFgMA(BaseModule):
         else:
             self.m_adapters = self.st_adapters = None
             self.text_fcs = self.text_fc = None
-        self.j_adapters = nn.ModuleDict({
-            k: make(
-                skip_connect=False,
-                mlp_ratio=adapter_ratio if joint_ratio is None else
-                joint_ratio)
-            for k in keys
-        }) if with_joint else None
+        self.j_adapters = per_layer(
+            partial(
+                JointAdapter,
+                dims,
+                mlp_ratio=adapter_ratio
+                if joint_ratio is None else joint_ratio,
+                scale=joint_scale,
+                act_cfg=act_cfg)) if with_joint else None
         if temporal_pos_embed:
             self.temporal_embedding = nn.Parameter(
                 torch.zeros(num_frames, dims))
@@ -263,14 +258,32 @@ class CLIPViTFgMA(BaseModule):
         if frozen:
             self.visual.eval()
 
-    @staticmethod
-    def _make_text_fc(in_dims: int, out_dims: int,
-                      rank: Optional[int]) -> nn.Module:
-        """One Text FC ``D' -> D``, full or of rank ``rank``."""
-        if rank is None:
-            return nn.Linear(in_dims, out_dims)
-        return nn.Sequential(
-            nn.Linear(in_dims, rank), nn.Linear(rank, out_dims))
+        # 3. the FgMA blocks: wiring only, outside the module tree (the
+        #    parameters above keep their names)
+        self.fgma_blocks: Dict[int, FgMABlock] = {
+            idx: self._fgma_block(idx)
+            for idx in self.adapted_layers
+        }
+
+    def _fgma_block(self, idx: int) -> FgMABlock:
+        """The :class:`.FgMABlock` of block ``idx`` over this backbone's
+        modules."""
+        key = str(idx)
+
+        def get(mods: Optional[nn.ModuleDict]) -> Optional[nn.Module]:
+            return None if mods is None else mods[key]
+
+        return FgMABlock(
+            self.visual.transformer.resblocks[idx],
+            gta=get(self.t_adapters),
+            lma=get(self.m_adapters),
+            lsta=get(self.st_adapters),
+            text_fc=self.text_fc
+            if self.text_fcs is None else self.text_fcs[key],
+            joint=get(self.j_adapters),
+            gta_residual=self.gta_residual,
+            fused_attn=self.fused_attn,
+            checkpoint_mlp=self.with_cp == 'mlp')
 
     def _check_layers(self, layers: Optional[Sequence[int]]) -> List[int]:
         """Normalise ``adapted_layers`` to sorted non-negative indices."""
@@ -296,112 +309,6 @@ class CLIPViTFgMA(BaseModule):
             self.visual.eval()
         return self
 
-    def _text_token(self, key: str, text: Tensor, num_videos: int,
-                    num_frames: int) -> Tensor:
-        """Project the video text features into the block's width and
-        repeat them over frames: ``[V, D'] -> [V*T, 1, D]``."""
-        fc = self.text_fcs[key] if self.text_fcs is not None \
-            else self.text_fc
-        token = fc(text)  # [V, D'] -> [V, D]
-        token = token[:, None, None, :].expand(-1, num_frames, 1, -1)
-        return token.reshape(num_videos * num_frames, 1, -1)
-
-    def _adapted_block(self, idx: int, x: Tensor, text: Optional[Tensor],
-                       num_videos: int, num_frames: int) -> Tensor:
-        """One frozen block with FgMA; ``x``: ``[V*T, N+1, D]``."""
-        blk = self.visual.transformer.resblocks[idx]
-        key = str(idx)
-        dims = x.shape[-1]
-        extras = []  # extra LMA/LSTA tokens, each [V*T, 1, D]
-
-        # GTA: the T class tokens of each video as one sequence
-        if self.with_gta:
-            cls = x[:, 0].reshape(num_videos, num_frames, dims)  # [V, T, D]
-            attn_t = self._plain_attention(blk, blk.ln_1(cls))
-            cls = cls + self.t_adapters[key](attn_t)  # c' = c + A_T(...)
-            cls = cls.reshape(num_videos * num_frames, 1, dims)
-            if self.with_lma and self.gta_residual == 'token':
-                extras.append(cls)
-            else:  # c' replaces the class token of the stream
-                x = torch.cat([cls, x[:, 1:]], dim=1)
-
-        # LMA (with text) / LSTA (without), or the plain frozen attention
-        ln_x = blk.ln_1(x)  # [V*T, N+1, D]
-        if self.with_lma:
-            if text is not None:
-                extras.append(
-                    self._text_token(key, text, num_videos, num_frames))
-                adapter = self.m_adapters[key]
-            else:
-                adapter = (self.m_adapters if self.st_adapters is None else
-                           self.st_adapters)[key]
-            parallel = self.lma_mode == 'parallel'
-            # parallel: the multimodal attention only feeds the adapter,
-            # which can absorb the frozen output projection
-            fold = (parallel and bool(extras) and self.fused_attn
-                    and isinstance(blk.ls_1, nn.Identity)
-                    and isinstance(adapter, Adapter)
-                    and not adapter.skip_connect)
-            attn_x = None
-            if extras and self.fused_attn:
-                # keys/values [X_t, c'_t, text_t]; only the N+1 frame tokens
-                # query (= select the first N+1 outputs)
-                attn_x, attn_mm = frozen_attention(
-                    blk, ln_x, blk.ln_1(torch.cat(extras, 1)), parallel,
-                    project_mm=not fold)
-            elif extras:
-                # keys/values [X_t, c'_t, text_t]: [V*T, N+1+E, D]
-                kv = torch.cat([ln_x, blk.ln_1(torch.cat(extras, 1))], 1)
-                attn_mm = blk.ls_1(blk.attention(ln_x, kv, kv))
-            else:
-                attn_mm = None
-            if attn_x is None and (parallel or attn_mm is None):
-                attn_x = self._plain_attention(blk, ln_x)
-            if fold:
-                out_proj = blk.attn.out_proj
-                x = x + attn_x + adapter.forward_projected(
-                    attn_mm, out_proj.weight, out_proj.bias)
-            elif parallel:
-                if attn_mm is None:
-                    attn_mm = attn_x
-                x = x + attn_x + adapter(attn_mm)
-            else:  # serial: Z' = Z + A(MSA(LN1(Z))), adapter with skip
-                if attn_mm is None:
-                    attn_mm = attn_x
-                x = x + adapter(attn_mm)
-        else:
-            x = x + self._plain_attention(blk, ln_x)
-
-        # joint adaptation: X' + MLP(LN2(X')) + s * A_J(LN2(X'))
-        ln_2 = blk.ln_2(x)
-        out = x + blk.ls_2(self._frozen_mlp(blk, ln_2))
-        if self.with_joint:
-            out = out + self.joint_scale * self.j_adapters[key](ln_2)
-        return out
-
-    def _frozen_mlp(self, blk: ResidualAttentionBlock, ln_2: Tensor) -> Tensor:
-        """The block's MLP; with ``with_cp='mlp'`` its hidden activation
-        is recomputed in the backward pass instead of kept."""
-        mlp = blk.mlp
-        if self.with_cp != 'mlp' or not torch.is_grad_enabled() or list(
-                mlp._modules) != ['c_fc', 'gelu', 'c_proj'] or any(
-                    p.requires_grad for p in mlp.parameters()):
-            return mlp(ln_2)
-
-        def hidden(t: Tensor) -> Tensor:
-            # [B, L, D] -> [B, L, 4D]
-            return mlp.gelu(mlp.c_fc(t))
-
-        return mlp.c_proj(checkpoint(hidden, ln_2, use_reentrant=False))
-
-    def _plain_attention(self, blk: ResidualAttentionBlock,
-                         ln_x: Tensor) -> Tensor:
-        """The block's frozen self-attention over ``ln_x`` (``ls_1``
-        applied)."""
-        if self.fused_attn:
-            return frozen_attention(blk, ln_x, None, True)[0]
-        return blk.ls_1(blk.attention(ln_x))
-
     @property
     def reads_text(self) -> bool:
         """Whether support features depend on the class text (LMA)."""
@@ -423,8 +330,8 @@ class CLIPViTFgMA(BaseModule):
             raise ValueError('imgs must be [V, C, T, H, W], got shape '
                              f'{tuple(imgs.shape)}')
         num_videos, chans, num_frames, height, width = imgs.shape
-        if text is not None and tuple(text.shape) != (num_videos,
-                                                      self.text_dim):
+        if text is not None and tuple(
+                text.shape) != (num_videos, self.text_dim):
             raise ValueError(f'text must be [V={num_videos}, '
                              f'{self.text_dim}], got {tuple(text.shape)}')
         # [V, C, T, H, W] -> [V*T, C, H, W]
@@ -435,25 +342,14 @@ class CLIPViTFgMA(BaseModule):
             text = text.to(x.dtype)
         use_cp = self.with_cp is True and torch.is_grad_enabled()
         first = self.adapted_layers[0] if self.adapted_layers else None
-        adapted = set(self.adapted_layers)
         for idx, blk in enumerate(self.visual.transformer.resblocks):
-            if idx not in adapted:
-                x = checkpoint(blk, x, use_reentrant=False) if use_cp \
-                    else blk(x)
-                continue
+            fgma = self.fgma_blocks.get(idx)
             if idx == first and self.temporal_embedding is not None:
                 x = self._add_temporal_embedding(x, num_videos, num_frames)
-            if use_cp:
-                x = checkpoint(
-                    self._adapted_block,
-                    idx,
-                    x,
-                    text,
-                    num_videos,
-                    num_frames,
-                    use_reentrant=False)
-            else:
-                x = self._adapted_block(idx, x, text, num_videos, num_frames)
+            args = (x, ) if fgma is None else (x, text, num_frames)
+            fn = blk if fgma is None else fgma
+            x = checkpoint(fn, *args, use_reentrant=False) if use_cp \
+                else fn(*args)
         pooled, _ = self.visual._pool(x)  # ln_post(class token): [V*T, D]
         if self.visual.proj is not None:
             pooled = pooled @ self.visual.proj  # [V*T, D']

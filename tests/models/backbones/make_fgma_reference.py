@@ -21,23 +21,38 @@ V, T, RES, TEXT = 2, 4, 64, 64
 
 #: Settings covering every branch of the FgMA block.
 CASES = {
-    'default': dict(),
-    'unshared_shared_fc': dict(share_lma_lsta=False, text_fc='shared'),
-    'low_rank_fc': dict(text_fc_rank=8, joint_ratio=0.5),
-    'serial': dict(lma_mode='serial'),
-    'serial_unfused': dict(lma_mode='serial', fused_attn=False),
-    'stream_pos': dict(
-        gta_residual='stream', temporal_pos_embed=True, num_frames=T),
-    'last_layer': dict(adapted_layers=[-1]),
-    'no_gta': dict(with_gta=False),
-    'no_gta_serial': dict(with_gta=False, lma_mode='serial'),
-    'no_lma': dict(with_lma=False),
-    'no_joint': dict(with_joint=False),
-    'unfused': dict(fused_attn=False),
-    'unshared_stream': dict(share_lma_lsta=False, gta_residual='stream'),
-    'cp_mlp': dict(with_cp='mlp'),
-    'cp': dict(with_cp=True),
-    'not_frozen': dict(frozen=False),
+    'default':
+    dict(),
+    'unshared_shared_fc':
+    dict(share_lma_lsta=False, text_fc='shared'),
+    'low_rank_fc':
+    dict(text_fc_rank=8, joint_ratio=0.5),
+    'serial':
+    dict(lma_mode='serial'),
+    'serial_unfused':
+    dict(lma_mode='serial', fused_attn=False),
+    'stream_pos':
+    dict(gta_residual='stream', temporal_pos_embed=True, num_frames=T),
+    'last_layer':
+    dict(adapted_layers=[-1]),
+    'no_gta':
+    dict(with_gta=False),
+    'no_gta_serial':
+    dict(with_gta=False, lma_mode='serial'),
+    'no_lma':
+    dict(with_lma=False),
+    'no_joint':
+    dict(with_joint=False),
+    'unfused':
+    dict(fused_attn=False),
+    'unshared_stream':
+    dict(share_lma_lsta=False, gta_residual='stream'),
+    'cp_mlp':
+    dict(with_cp='mlp'),
+    'cp':
+    dict(with_cp=True),
+    'not_frozen':
+    dict(frozen=False),
 }
 
 
@@ -93,7 +108,7 @@ def main() -> None:
     torch.set_num_threads(1)
     ref = dict(
         cpu_capability=torch.backends.cpu.get_cpu_capability(),
-        torch=torch.__version__,
+        torch=str(torch.__version__),
         cases={})
     for name, kwargs in CASES.items():
         backbone = build(kwargs)
