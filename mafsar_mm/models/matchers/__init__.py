@@ -1,8 +1,9 @@
 """Temporal alignment metrics for few-shot matching.
 
-Every matcher maps ``(support [N*K, T, D], support_labels [N*K],
-query [Q, T, D])`` to logits ``[Q, N]`` (higher is closer, no
-temperature)."""
+Every matcher is a :class:`BaseMatcher`: it maps ``(support [N*K, T, D],
+support_labels [N*K], query [Q, T, D])`` to logits ``[Q, N]`` (higher is
+closer, no temperature)."""
+from .base_matcher import BaseMatcher
 from .bimhm_matcher import BiMHMMatcher
 from .otam_matcher import OTAMMatcher
 from .proto_matcher import ProtoMatcher
@@ -10,6 +11,6 @@ from .trx_matcher import TRXMatcher
 from .utils import average_over_shots, check_matcher_inputs, frame_distances
 
 __all__ = [
-    'OTAMMatcher', 'BiMHMMatcher', 'ProtoMatcher', 'TRXMatcher',
+    'BaseMatcher', 'OTAMMatcher', 'BiMHMMatcher', 'ProtoMatcher', 'TRXMatcher',
     'average_over_shots', 'check_matcher_inputs', 'frame_distances'
 ]

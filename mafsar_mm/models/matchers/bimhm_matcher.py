@@ -12,15 +12,15 @@ not copied.
 from typing import Optional
 
 from mmaction.registry import MODELS
-from mmengine.model import BaseModule
 from torch import Tensor
 
-from .utils import (FRAME_METRICS, average_over_shots, check_matcher_inputs,
-                    check_metric, frame_distances)
+from .base_matcher import BaseMatcher
+from .utils import (FRAME_METRICS, average_over_shots, check_metric,
+                    frame_distances)
 
 
 @MODELS.register_module()
-class BiMHMMatcher(BaseModule):
+class BiMHMMatcher(BaseMatcher):
     """Bidirectional mean Hausdorff metric as a matcher.
 
     For a query ``q`` and a support ``s`` with frame distances ``d(i, j)``::
@@ -54,20 +54,9 @@ class BiMHMMatcher(BaseModule):
                              "'sum', 'mean'.")
         self.reduction = reduction
 
-    def forward(self, support: Tensor, support_labels: Tensor,
-                query: Tensor) -> Tensor:
-        """Compute class logits for every query.
-
-        Args:
-            support (Tensor): Support features of shape ``[N*K, T, D]``.
-            support_labels (Tensor): Episode-local labels ``[N*K]`` in
-                ``0..N-1``, in any order.
-            query (Tensor): Query features of shape ``[Q, T, D]``.
-
-        Returns:
-            Tensor: Logits (minus the Bi-MHM distance) of shape ``[Q, N]``.
-        """
-        num_classes = check_matcher_inputs(support, support_labels, query)
+    def match(self, support: Tensor, support_labels: Tensor, query: Tensor,
+              num_classes: int) -> Tensor:
+        """Minus the Bi-MHM distance, ``[Q, N]``."""
         dists = frame_distances(query, support, self.metric)  # [Q, S, T, T]
         q2s = dists.min(dim=3).values  # [Q, S, T_q]
         s2q = dists.min(dim=2).values  # [Q, S, T_s]

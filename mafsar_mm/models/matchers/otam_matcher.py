@@ -16,10 +16,10 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from mmaction.registry import MODELS
-from mmengine.model import BaseModule
 from torch import Tensor
 
-from .utils import average_over_shots, check_matcher_inputs, frame_distances
+from .base_matcher import BaseMatcher
+from .utils import average_over_shots, frame_distances
 
 
 def soft_min(*values: Tensor, lbda: float = 0.5) -> Tensor:
@@ -89,7 +89,7 @@ def otam_cum_dist(dists: Tensor, lbda: float = 0.5) -> Tensor:
 
 
 @MODELS.register_module()
-class OTAMMatcher(BaseModule):
+class OTAMMatcher(BaseMatcher):
     """Ordered Temporal Alignment Module distance as a matcher.
 
     OTAM: Cao et al., CVPR 2020; as computed in CLIP-FSAR
@@ -123,20 +123,9 @@ class OTAMMatcher(BaseModule):
         self.lbda = lbda
         self.bidirectional = bidirectional
 
-    def forward(self, support: Tensor, support_labels: Tensor,
-                query: Tensor) -> Tensor:
-        """Compute class logits for every query.
-
-        Args:
-            support (Tensor): Support features of shape ``[N*K, T, D]``.
-            support_labels (Tensor): Episode-local labels ``[N*K]`` in
-                ``0..N-1``, in any order.
-            query (Tensor): Query features of shape ``[Q, T, D]``.
-
-        Returns:
-            Tensor: Logits (minus the OTAM distance) of shape ``[Q, N]``.
-        """
-        num_classes = check_matcher_inputs(support, support_labels, query)
+    def match(self, support: Tensor, support_labels: Tensor, query: Tensor,
+              num_classes: int) -> Tensor:
+        """Minus the OTAM distance, ``[Q, N]``."""
         dists = frame_distances(query, support, 'cosine')  # [Q, S, T, T]
         cum_dists = otam_cum_dist(dists, self.lbda)  # [Q, S]
         if self.bidirectional:

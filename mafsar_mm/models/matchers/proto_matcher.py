@@ -6,14 +6,14 @@ from typing import Optional
 
 import torch.nn.functional as F
 from mmaction.registry import MODELS
-from mmengine.model import BaseModule
 from torch import Tensor
 
-from .utils import average_over_shots, check_matcher_inputs, check_metric
+from .base_matcher import BaseMatcher
+from .utils import average_over_shots, check_metric
 
 
 @MODELS.register_module()
-class ProtoMatcher(BaseModule):
+class ProtoMatcher(BaseMatcher):
     """Class prototypes from temporally averaged features.
 
     Each video is the mean of its frame features; a class prototype is the
@@ -63,20 +63,9 @@ class ProtoMatcher(BaseModule):
             raise ValueError(f'scale must be > 0, got {scale!r}')
         self.scale = float(scale)
 
-    def forward(self, support: Tensor, support_labels: Tensor,
-                query: Tensor) -> Tensor:
-        """Compute class logits for every query.
-
-        Args:
-            support (Tensor): Support features of shape ``[N*K, T, D]``.
-            support_labels (Tensor): Episode-local labels ``[N*K]`` in
-                ``0..N-1``, in any order.
-            query (Tensor): Query features of shape ``[Q, T, D]``.
-
-        Returns:
-            Tensor: Logits of shape ``[Q, N]``.
-        """
-        num_classes = check_matcher_inputs(support, support_labels, query)
+    def match(self, support: Tensor, support_labels: Tensor, query: Tensor,
+              num_classes: int) -> Tensor:
+        """Scaled similarity to the prototypes (or shots), ``[Q, N]``."""
         support_video = support.mean(dim=1)  # [S, D]
         query_video = query.mean(dim=1)  # [Q, D]
         if self.average == 'score':

@@ -15,10 +15,9 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmaction.registry import MODELS
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from .utils import check_matcher_inputs
+from .base_matcher import BaseMatcher
 
 
 def group_by_class(labels: Tensor, num_classes: int) -> Tuple[Tensor, Tensor]:
@@ -159,7 +158,7 @@ class TemporalCrossTransformer(nn.Module):
 
 
 @MODELS.register_module()
-class TRXMatcher(BaseModule):
+class TRXMatcher(BaseMatcher):
     """Temporal-relational cross-transformer (TRX) matcher.
 
     TRX: Perrett et al., CVPR 2021 (github.com/tobyperrett/trx). For each
@@ -212,26 +211,18 @@ class TRXMatcher(BaseModule):
             for size in temporal_set_size
         ])
 
-    def forward(self, support: Tensor, support_labels: Tensor,
-                query: Tensor) -> Tensor:
-        """Compute class logits for every query.
-
-        Args:
-            support (Tensor): Support features of shape ``[N*K, T, D]``.
-            support_labels (Tensor): Episode-local labels ``[N*K]`` in
-                ``0..N-1``, in any order.
-            query (Tensor): Query features of shape ``[Q, T, D]``.
-
-        Returns:
-            Tensor: Logits (minus the TRX distance) of shape ``[Q, N]``.
-        """
-        num_classes = check_matcher_inputs(support, support_labels, query)
+    def check_inputs(self, support: Tensor, query: Tensor) -> None:
+        """TRX is built for one ``T`` and ``D``."""
         if support.shape[1] != self.seq_len or \
                 support.shape[2] != self.in_channels:
             raise ValueError(
                 f'TRXMatcher was built for T={self.seq_len} frames of '
                 f'D={self.in_channels} features, got support '
                 f'{tuple(support.shape)} and query {tuple(query.shape)}.')
+
+    def match(self, support: Tensor, support_labels: Tensor, query: Tensor,
+              num_classes: int) -> Tensor:
+        """Minus the TRX distance, ``[Q, N]``."""
         class_index, class_valid = group_by_class(support_labels,
                                                   num_classes)  # [N, K]
         dists = [
