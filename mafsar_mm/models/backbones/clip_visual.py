@@ -5,14 +5,14 @@ from typing import Optional
 
 import torch
 from mmaction.registry import MODELS
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from ..utils import build_clip_visual
+from .base_clip_tower import BaseCLIPTower
 
 
 @MODELS.register_module()
-class CLIPVisual(BaseModule):
+class CLIPVisual(BaseCLIPTower):
     """open_clip visual tower per frame: ``[V, C, T, H, W] -> [V, T, D']``.
 
     Args:
@@ -30,49 +30,16 @@ class CLIPVisual(BaseModule):
                  frozen: bool = False,
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.visual = build_clip_visual(clip)
-        self.output_dim = self.visual.output_dim
-        self.embed_dims = self.visual.transformer.width
-        self.frozen = frozen
+        super().__init__(build_clip_visual(clip), frozen, init_cfg=init_cfg)
         self.with_cp = with_cp
         self.visual.set_grad_checkpointing(with_cp)
-        if frozen:
-            for param in self.visual.parameters():
-                param.requires_grad_(False)
-            self.visual.eval()
 
-    #: Features never depend on the class text.
-    reads_text = False
-
-    def train(self, mode: bool = True) -> 'CLIPVisual':
-        """Set the mode; a frozen tower stays in eval mode."""
-        super().train(mode)
-        if self.frozen:
-            self.visual.eval()
-        return self
-
-    def forward(self, imgs: Tensor, text: Optional[Tensor] = None) -> Tensor:
-        """Encode every frame.
-
-        Args:
-            imgs (Tensor): ``[V, C, T, H, W]`` normalised frames.
-            text (Tensor, optional): Ignored (same interface as
-                :class:`CLIPViTFgMA`). Defaults to None.
-
-        Returns:
-            Tensor: ``[V, T, D']`` frame features.
-        """
-        if imgs.dim() != 5:
-            raise ValueError('imgs must be [V, C, T, H, W], got shape '
-                             f'{tuple(imgs.shape)}')
-        num_videos, chans, num_frames, height, width = imgs.shape
-        # [V, C, T, H, W] -> [V*T, C, H, W]
-        x = imgs.transpose(1, 2).reshape(num_videos * num_frames, chans,
-                                         height, width)
+    def encode_frames(self, frames: Tensor, text: Optional[Tensor],
+                      num_frames: int) -> Tensor:
+        """The tower on every frame (``text`` is ignored)."""
         with torch.set_grad_enabled(torch.is_grad_enabled()
                                     and not self.frozen):
-            feats = self.visual(x)  # [V*T, D']
+            feats = self.visual(frames)  # [V*T, D']
         if isinstance(feats, tuple):  # output_tokens=True towers
             feats = feats[0]
-        return feats.reshape(num_videos, num_frames, -1)
+        return feats

@@ -18,13 +18,13 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmaction.registry import MODELS
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from ..adapters import (GlobalTemporalAdapter, JointAdapter,
                         LocalMultimodalAdapter, LocalSpatiotemporalAdapter)
 from ..utils import build_clip_visual, check_open_clip_tower
+from .base_clip_tower import BaseCLIPTower
 from .fgma_block import FgMABlock
 from .frozen_attention import fusable
 
@@ -34,7 +34,7 @@ _GTA_RESIDUALS = ('token', 'stream')
 
 
 @MODELS.register_module()
-class CLIPViTFgMA(BaseModule):
+class CLIPViTFgMA(BaseCLIPTower):
     """Frozen CLIP ViT with FgMA adapters (MA-FSAR).
 
     The open_clip visual tower is kept as ``self.visual`` (parameter names
@@ -148,7 +148,6 @@ class CLIPViTFgMA(BaseModule):
                  fused_attn: bool = True,
                  frozen: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         for name, value, allowed in (('text_fc', text_fc, _TEXT_FC_MODES),
                                      ('lma_mode', lma_mode, _LMA_MODES),
                                      ('gta_residual', gta_residual,
@@ -167,7 +166,7 @@ class CLIPViTFgMA(BaseModule):
 
         # 1. the pretrained tower first, so its parameter names stay
         #    open_clip's
-        self.visual = build_clip_visual(clip)
+        super().__init__(build_clip_visual(clip), frozen, init_cfg=init_cfg)
         transformer = self.visual.transformer
         if self.visual.attn_pool is not None:
             raise ValueError('Visual towers with attentional pooling are '
@@ -176,14 +175,8 @@ class CLIPViTFgMA(BaseModule):
             raise ValueError('Only batch-first open_clip transformers are '
                              'supported.')
         check_open_clip_tower(self.visual, type(self).__name__)
-        self.embed_dims = transformer.width
-        self.output_dim = self.visual.output_dim
         self.num_layers = len(transformer.resblocks)
         self.adapted_layers = self._check_layers(adapted_layers)
-        self.frozen = frozen
-        if frozen:
-            for param in self.visual.parameters():
-                param.requires_grad_(False)
 
         # 2. the tunable parts (built in this order: it fixes the RNG
         #    draws, so seeded builds and checkpoints stay the same)
@@ -255,8 +248,6 @@ class CLIPViTFgMA(BaseModule):
                 torch.zeros(num_frames, dims))
         else:
             self.register_parameter('temporal_embedding', None)
-        if frozen:
-            self.visual.eval()
 
         # 3. the FgMA blocks: wiring only, outside the module tree (the
         #    parameters above keep their names)
@@ -301,43 +292,24 @@ class CLIPViTFgMA(BaseModule):
             out.add(idx % self.num_layers)
         return sorted(out)
 
-    def train(self, mode: bool = True) -> 'CLIPViTFgMA':
-        """Set train/eval mode; a frozen CLIP tower always stays in eval
-        mode (no patch dropout, deterministic)."""
-        super().train(mode)
-        if self.frozen:
-            self.visual.eval()
-        return self
-
     @property
     def reads_text(self) -> bool:
         """Whether support features depend on the class text (LMA)."""
         return self.with_lma
 
-    def forward(self, imgs: Tensor, text: Optional[Tensor] = None) -> Tensor:
-        """Encode videos into per-frame CLIP features.
-
-        Args:
-            imgs (Tensor): ``[V, C, T, H, W]`` normalised frames.
-            text (Tensor, optional): ``[V, D']`` class text feature of each
-                video (support branch, LMA); None for the query branch
-                (LSTA). Defaults to None.
-
-        Returns:
-            Tensor: ``[V, T, D']`` frame features.
-        """
-        if imgs.dim() != 5:
-            raise ValueError('imgs must be [V, C, T, H, W], got shape '
-                             f'{tuple(imgs.shape)}')
-        num_videos, chans, num_frames, height, width = imgs.shape
+    def check_text(self, text: Optional[Tensor], num_videos: int) -> None:
+        """``text`` (support videos, LMA) must be ``[V, text_dim]``; None
+        is the query branch (LSTA)."""
         if text is not None and tuple(
                 text.shape) != (num_videos, self.text_dim):
             raise ValueError(f'text must be [V={num_videos}, '
                              f'{self.text_dim}], got {tuple(text.shape)}')
-        # [V, C, T, H, W] -> [V*T, C, H, W]
-        x = imgs.transpose(1, 2).reshape(num_videos * num_frames, chans,
-                                         height, width)
-        x = self.visual._embeds(x)  # [V*T, N+1, D], after ln_pre
+
+    def encode_frames(self, frames: Tensor, text: Optional[Tensor],
+                      num_frames: int) -> Tensor:
+        """The tower with FgMA: ``[V*T, C, H, W]`` -> ``[V*T, D']``."""
+        num_videos = len(frames) // num_frames
+        x = self.visual._embeds(frames)  # [V*T, N+1, D], after ln_pre
         if text is not None:
             text = text.to(x.dtype)
         use_cp = self.with_cp is True and torch.is_grad_enabled()
@@ -353,7 +325,7 @@ class CLIPViTFgMA(BaseModule):
         pooled, _ = self.visual._pool(x)  # ln_post(class token): [V*T, D]
         if self.visual.proj is not None:
             pooled = pooled @ self.visual.proj  # [V*T, D']
-        return pooled.reshape(num_videos, num_frames, -1)
+        return pooled
 
     def _add_temporal_embedding(self, x: Tensor, num_videos: int,
                                 num_frames: int) -> Tensor:
