@@ -96,9 +96,10 @@ class CLIPViTFgMA(BaseCLIPTower):
         with_lma (bool): Use LMA/LSTA (else the plain frozen attention and
             the text is ignored). Defaults to True.
         with_joint (bool): Use the joint adapter. Defaults to True.
-        lma_mode (str): ``'parallel'`` or ``'serial'``, see above.
-            Defaults to ``'parallel'``.
-        gta_residual (str): ``'token'`` or ``'stream'``, see above.
+        lma_mode (str): ``'parallel'`` or ``'serial'``, see
+            :class:`LocalMultimodalAdapter`. Defaults to ``'parallel'``.
+        gta_residual (str): ``'token'`` or ``'stream'``, see above and
+            :class:`.FgMABlock`.
             Defaults to ``'token'``.
         text_dim (int, optional): Width of the text features; None uses the
             CLIP embedding width D'. Defaults to None.
