@@ -15,6 +15,7 @@ from _reliability import micro_config, save_micro_clip  # noqa: E402
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 ANALYZE = osp.join(REPO, 'tools', 'analysis', 'analyze_logs.py')
+TEST = osp.join(REPO, 'tools', 'test.py')
 
 
 def _run(tool, *args):
@@ -123,3 +124,23 @@ def test_analyze_logs_errors_are_one_line(run, capsys, args, message):
     assert _run(ANALYZE, run['work_dir'], *args) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(message)
+
+
+def test_test_tool_takes_the_clip_weights_option(run, tmp_path, capsys):
+    """tools/test.py on the run's slim checkpoint: the CLIP comes from
+    --clip-weights (the config's file does not exist)."""
+    ckpt = osp.join(run['work_dir'], 'iter_4.pth')
+    metrics = str(tmp_path / 'metrics.json')
+    args = [
+        run['config'], ckpt, '--work-dir',
+        str(tmp_path / 'w'), '--num-episodes', '2'
+    ]
+    capsys.readouterr()
+    assert _run(TEST, *args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and '--clip-weights PATH' in err[0]
+    weights = str(run['root'] / 'micro_clip.pt')
+    assert _run(TEST, *args, '--clip-weights', weights, '--dump-metrics',
+                metrics) == 0
+    with open(metrics) as f:
+        assert json.load(f)['fewshot/episodes'] == 2
