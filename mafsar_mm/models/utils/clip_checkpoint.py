@@ -171,9 +171,10 @@ def describe_state_dict(checkpoint) -> Tuple[str, Optional[dict]]:
     return what, None
 
 
-def _safe_load(path: str):
+def _safe_load(path: str, mmap: bool = False):
     """The checkpoint, for the description only (weights_only; None if
-    even that fails)."""
+    even that fails). ``mmap`` maps a zip-format file instead of reading
+    it (a quick look at a large file)."""
     try:
         if str(path).endswith('.safetensors'):
             from safetensors.torch import load_file
@@ -182,9 +183,62 @@ def _safe_load(path: str):
             with zipfile.ZipFile(path) as zf:
                 if any('/code/' in n for n in zf.namelist()):
                     return torch.jit.load(path, map_location='cpu')
+            return torch.load(
+                path, map_location='cpu', weights_only=True, mmap=mmap)
         return torch.load(path, map_location='cpu', weights_only=True)
     except Exception:
         return None
+
+
+def _same_tower(a: dict, b: dict) -> bool:
+    """Same visual width, depth and patch size (the image size may differ:
+    open_clip resizes the position embedding when loading)."""
+    return all(a.get(k) == b.get(k) for k in ('width', 'layers', 'patch'))
+
+
+def config_vit_shape(vision_cfg: dict) -> Optional[dict]:
+    """:func:`_vit_shape` of an open_clip ``vision_cfg`` (None for
+    non-ViT towers)."""
+    if not vision_cfg or vision_cfg.get('timm_model_name') or isinstance(
+            vision_cfg.get('layers'), (list, tuple)):
+        return None
+    shape = dict(
+        width=vision_cfg.get('width', 768),
+        layers=vision_cfg.get('layers', 12),
+        patch=vision_cfg.get('patch_size', 16))
+    if vision_cfg.get('image_size'):
+        shape['image'] = vision_cfg['image_size']
+    return shape
+
+
+def check_architecture(path: str, expected: Optional[dict],
+                       target: str) -> None:
+    """Refuse, before the model is built, a weights file whose visual
+    tower is not the configured one (a quick, memory-mapped look).
+
+    Args:
+        path (str): The weights file (its format already checked).
+        expected (dict, optional): :func:`config_vit_shape` of the
+            configured model; None skips the check.
+        target (str): What the config builds, for the message.
+
+    Raises:
+        CLIPCheckpointError: If the file holds another architecture or no
+            CLIP ViT at all.
+    """
+    if expected is None:
+        return
+    loaded = _safe_load(path, mmap=True)
+    if loaded is None:
+        return  # the load says why, with the full message
+    held, shape = describe_state_dict(loaded)
+    if shape is not None and _same_tower(shape, expected):
+        return
+    raise CLIPCheckpointError(
+        f'CLIP weights file {path!r} holds {held}, the config builds '
+        f'{target} ({_describe_shape(expected)}); give the weights of that '
+        'architecture (--clip-weights PATH) or change clip.model_name / '
+        'clip.model_cfg.')
 
 
 def explain_load_failure(path: str, model: torch.nn.Module, target: str,
@@ -221,7 +275,7 @@ def explain_load_failure(path: str, model: torch.nn.Module, target: str,
     built = target + (f' ({_describe_shape(want)})' if want else '')
     line = f'CLIP weights file {path!r} holds {held}, the config builds '
     line += built
-    if want is not None and want == shape:
+    if want is not None and shape is not None and _same_tower(want, shape):
         # the same visual tower, other keys (e.g. the text tower)
         first = ' '.join(text.split())[:200]
         line += f' (the keys do not match: {first})'

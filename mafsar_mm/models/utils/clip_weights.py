@@ -21,7 +21,8 @@ from open_clip.pretrained import (download_pretrained, get_pretrained_cfg,
                                   list_pretrained_tags_by_model)
 
 from mafsar_mm.utils.errors import UserError
-from .clip_checkpoint import check_file_format
+from .clip_checkpoint import (check_architecture, check_file_format,
+                              config_vit_shape)
 
 _TRUE_STRINGS = ('1', 'ON', 'YES', 'TRUE')
 _CKPT_SUFFIXES = ('.pt', '.pth', '.bin', '.safetensors', '.npz')
@@ -213,8 +214,9 @@ def check_clip_weights(model_name: Optional[str] = None,
                        cache_dir: Optional[str] = None,
                        **kwargs) -> None:
     """Check, before anything is built, that :func:`build_open_clip` with
-    these arguments will find its weights: a file exists, or a tag is
-    cached or its host answers. Nothing is downloaded or built.
+    these arguments will find its weights: a file exists, is a checkpoint
+    and holds the configured visual tower (a memory-mapped look), or a tag
+    is cached or its host answers. Nothing is downloaded or built.
 
     Args:
         model_name (str, optional): open_clip name. Defaults to None.
@@ -229,15 +231,24 @@ def check_clip_weights(model_name: Optional[str] = None,
     Raises:
         CLIPWeightsNotFoundError: As :func:`build_open_clip` would, at
             once.
+        CLIPCheckpointError: If the file is no checkpoint or holds
+            another architecture.
     """
     if pretrained is None:
         return
     if model_cfg is not None or model_name is None:
-        _custom_checkpoint(pretrained)
+        path = _custom_checkpoint(pretrained)
+        vision = (model_cfg or {}).get('vision_cfg')
+        check_architecture(path, config_vit_shape(vision),
+                           'the custom CLIP of model_cfg')
         return
     name = clean_name(model_name)
     if name in open_clip.list_models():  # unknown names: build says so
-        _resolve_pretrained(name, pretrained, cache_dir, download=False)
+        path, _ = _resolve_pretrained(
+            name, pretrained, cache_dir, download=False)
+        if path is not None:
+            vision = (open_clip.get_model_config(name) or {}).get('vision_cfg')
+            check_architecture(path, config_vit_shape(vision), name)
 
 
 def _custom_checkpoint(pretrained: str) -> str:

@@ -4,9 +4,11 @@ import os.path as osp
 import socket
 
 import pytest
+import torch
 from mmengine.config import Config
 
-from mafsar_mm.models.utils import CLIPWeightsNotFoundError
+from mafsar_mm.models.utils import (CLIPCheckpointError,
+                                    CLIPWeightsNotFoundError, build_open_clip)
 from mafsar_mm.models.utils.clip_config import (check_config_clip_weights,
                                                 find_clip_dicts,
                                                 merge_cfg_options,
@@ -96,8 +98,24 @@ def test_offline_headline_fails_before_building(monkeypatch, tmp_path):
     assert msg.startswith("model.backbone.clip: CLIP weights 'openai' of "
                           'ViT-B-16 are not available: offline mode')
     assert '--clip-weights PATH' in msg and '\n' not in msg
-    # a local file for both: passes without building anything
+    # a local file that holds no CLIP: refused before building anything
     path = tmp_path / 'ViT-B-16.pt'
-    path.write_bytes(b'\x80\x02}q\x00.')  # a pickled empty dict
+    torch.save({}, path)
     set_clip_weights(cfg, str(path))
+    with pytest.raises(CLIPCheckpointError) as info:
+        check_config_clip_weights(cfg)
+    assert str(info.value) == (
+        f"model.backbone.clip: CLIP weights file '{path}' holds a state "
+        'dict without a CLIP visual tower (first keys: none), the config '
+        'builds ViT-B-16 (visual width 768, 12 layers, patch 16, 224 px); '
+        'give the weights of that architecture (--clip-weights PATH) or '
+        'change clip.model_name / clip.model_cfg.')
+
+
+def test_tiny_clip_weights_pass_the_check(tmp_path):
+    cfg = Config.fromfile(TINY)
+    clip = cfg.model.backbone.clip
+    path = str(tmp_path / 'tiny.pt')
+    torch.save(build_open_clip(model_cfg=clip.model_cfg).state_dict(), path)
+    set_clip_weights(cfg, path)
     check_config_clip_weights(cfg)

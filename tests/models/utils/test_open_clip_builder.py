@@ -212,6 +212,9 @@ def test_pickled_objects_are_refused_without_unsafe_advice(tmp_path):
 def test_other_architecture_says_both(tmp_path):
     path = tmp_path / 'tiny64.pt'
     torch.save(build_open_clip(model_cfg=TINY_CLIP_CFG).state_dict(), path)
+    # before building (memory-mapped look) and when loading: one message
+    with pytest.raises(CLIPCheckpointError) as early:
+        check_clip_weights(model_cfg=TINY_128, pretrained=str(path))
     with pytest.raises(CLIPCheckpointError) as info:
         build_open_clip(model_cfg=TINY_128, pretrained=str(path))
     assert str(info.value) == (
@@ -220,6 +223,7 @@ def test_other_architecture_says_both(tmp_path):
         'CLIP of model_cfg (visual width 128, 4 layers, patch 8, 64 px); '
         'give the weights of that architecture (--clip-weights PATH) or '
         'change clip.model_name / clip.model_cfg.')
+    assert str(early.value) == str(info.value)
     # an MMEngine training checkpoint given as CLIP weights
     torch.save({'meta': {}, 'state_dict': {'backbone.x': torch.zeros(1)}},
                path)
