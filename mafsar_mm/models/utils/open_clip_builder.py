@@ -91,9 +91,9 @@ def build_open_clip(model_name: Optional[str] = None,
     ``pretrained`` is an open_clip tag (``'openai'``, ``'laion2b_s34b_b79k'``,
     ...), a local checkpoint file (an OpenAI TorchScript ``.pt``, an
     open_clip state dict ``.bin``/``.pt`` or ``.safetensors``), or None for
-    random init. Tags are fetched into (or found in) open_clip's caches;
-    with ``HF_HUB_OFFLINE=1`` only the caches are looked at, without any
-    network access.
+    random init. Tags are found in open_clip's caches first (no network
+    access), else downloaded when their host answers one quick probe;
+    with ``HF_HUB_OFFLINE=1`` only the caches are looked at.
 
     QuickGELU: OpenAI's weights were trained with QuickGELU, which
     open_clip's plain names (``'ViT-B-32'``) do not use. With
@@ -130,6 +130,8 @@ def build_open_clip(model_name: Optional[str] = None,
             are given, or the name is unknown.
         CLIPWeightsNotFoundError: If the pretrained weights cannot be
             obtained.
+        CLIPCheckpointError: If the file is not a checkpoint, or holds
+            another architecture.
     """
     if (model_name is None) == (model_cfg is None):
         raise ValueError('Give exactly one of model_name (e.g. '
