@@ -149,6 +149,9 @@ if __name__ == '__main__':
         },
         python_requires='>=3.8',
         install_requires=read_requirements('requirements/runtime.txt'),
-        extras_require={'tests': read_requirements('requirements/tests.txt')},
+        extras_require={
+            'tests': read_requirements('requirements/tests.txt'),
+            'tensorboard': read_requirements('requirements/optional.txt')
+        },
         zip_safe=False,
         cmdclass=cmdclass)

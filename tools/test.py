@@ -41,6 +41,11 @@ def parse_args() -> argparse.Namespace:
         help='write the metrics (accuracy, 95%% CI, episodes) as JSON to '
         'this file')
     parser.add_argument(
+        '--clip-weights',
+        metavar='PATH',
+        help='local CLIP weights file for every CLIP of the model (visual '
+        'backbone and text encoder); checked before anything is built')
+    parser.add_argument(
         '--amp',
         action='store_true',
         help='run the encoder under automatic mixed precision')
@@ -76,8 +81,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    from mafsar_mm.models.utils.clip_config import (
+        check_config_clip_weights, merge_cfg_options, set_clip_weights)
+    merge_cfg_options(cfg, args.cfg_options)  # clip.* reaches the model
+    if args.clip_weights is not None:
+        set_clip_weights(cfg, args.clip_weights)
     if args.text_only:
         if cfg.model.get('text_encoder') is None:
             sys.exit('--text-only scores the queries against the class '
@@ -115,6 +123,7 @@ def main() -> None:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import setup_multi_process
+    check_config_clip_weights(cfg)  # before anything is built
     setup_multi_process(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()

@@ -27,15 +27,26 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
     parser.add_argument(
+        '--clip-weights',
+        metavar='PATH',
+        help='local CLIP weights file for every CLIP of the model (visual '
+        'backbone and text encoder); checked before anything is built')
+    parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic mixed precision training')
+        help='automatic mixed precision: float16 on a GPU (MMEngine\'s '
+        'AmpOptimWrapper), bfloat16 autocast on the CPU')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the actual number of episodes per '
         'step (processes x episodes per process) over '
         'auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also write TensorBoard event files (vis_data/ of the run; '
+        'needs the tensorboard package)')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -78,14 +89,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        # as MMAction2 1.x tools/train.py
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            from mafsar_mm.utils.errors import InputError
-            raise InputError(f'--amp does not support the optimizer wrapper '
-                             f'{wrapper!r} of the config.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        from mafsar_mm.engine import use_amp
+        use_amp(cfg.optim_wrapper)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             from mafsar_mm.utils.errors import InputError
@@ -103,13 +108,19 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             seed=args.seed, deterministic=args.deterministic)
     elif args.deterministic:
         cfg.setdefault('randomness', {})['deterministic'] = True
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    from mafsar_mm.models.utils.clip_config import (merge_cfg_options,
+                                                    set_clip_weights)
+    merge_cfg_options(cfg, args.cfg_options)  # clip.* reaches the model
+    if args.clip_weights is not None:
+        set_clip_weights(cfg, args.clip_weights)
     # after --cfg-options, so that val_dataloader options do not meet None
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None
         cfg.val_evaluator = None
+    if args.tensorboard:
+        from mafsar_mm.engine.tensorboard import add_tensorboard
+        add_tensorboard(cfg)
     if args.strict:
         from mafsar_mm.utils.strict import make_strict
         make_strict(cfg)
@@ -123,7 +134,9 @@ def main() -> None:
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
+    from mafsar_mm.models.utils.clip_config import check_config_clip_weights
     from mafsar_mm.utils.workdir_lock import claim_work_dir
+    check_config_clip_weights(cfg)  # before anything is built
     claim_work_dir(cfg.work_dir)  # one run per work dir; stale tmp removed
     if args.resume == 'auto':
         # the newest intact checkpoint, even if `last_checkpoint` is stale

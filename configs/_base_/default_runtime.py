@@ -4,7 +4,14 @@ custom_imports = dict(imports=['mafsar_mm'], allow_failed_imports=False)
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20, ignore_last=False),
+    # the schedules count iterations: validation scalars are logged at the
+    # iteration (MMEngine's default, log_metric_by_epoch=True, logs them at
+    # epoch 0 here)
+    logger=dict(
+        type='LoggerHook',
+        interval=20,
+        ignore_last=False,
+        log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
         type='CheckpointHook',
@@ -33,6 +40,8 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'))
 
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
+# vis_data/scalars.json: plot it with tools/analysis/analyze_logs.py;
+# `tools/train.py --tensorboard` adds MMEngine's TensorboardVisBackend
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_level = 'INFO'

@@ -96,3 +96,37 @@ def test_demo_refuses_bad_class_names_before_building_the_model(
                           '--query', 'q.mp4'])
         assert code == 1
         assert capsys.readouterr().err == f'error: {message}\n'
+
+
+def test_demo_clip_weights_option(synthetic_root, tmp_path, capsys):
+    """The config's CLIP file is missing: one line naming --clip-weights
+    before the model is built; with --clip-weights the demo runs."""
+    import importlib.util
+
+    import torch
+
+    from mafsar_mm.models.utils import build_open_clip
+    spec = importlib.util.spec_from_file_location('fewshot_demo', DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    cfg = small_config(synthetic_root)
+    clip = cfg.model.backbone.clip
+    weights = str(tmp_path / 'clip.pt')
+    torch.save(build_open_clip(model_cfg=clip.model_cfg).state_dict(), weights)
+    for part in ('backbone', 'text_encoder'):
+        cfg.model[part].clip.pretrained = str(tmp_path / 'missing.pt')
+    config = str(tmp_path / 'config.py')
+    cfg.dump(config)
+    support = str(tmp_path / 'sup')
+    classes, queries = _support_dir(synthetic_root, support, num_classes=2)
+    args = ['--config', config, '--support', support, '--query', queries[0]]
+    capsys.readouterr()
+    assert demo.main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith('error: model.backbone.clip: CLIP weights '
+                             f"file '{tmp_path / 'missing.pt'}' of the "
+                             'custom CLIP (model_cfg) does not exist')
+    assert '--clip-weights PATH' in err[0]
+    assert demo.main(args + ['--clip-weights', weights]) == 0
+    assert f'{queries[0]}:' in capsys.readouterr().out

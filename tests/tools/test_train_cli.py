@@ -1,10 +1,15 @@
-"""tools/train.py options: --amp, --auto-scale-lr, --no-validate."""
+"""tools/train.py options: --amp, --auto-scale-lr, --no-validate,
+--clip-weights, --tensorboard."""
 import importlib.util
 import os.path as osp
 import sys
 
 import pytest
+import torch
+from mmaction.registry import OPTIM_WRAPPERS
 from mmengine.config import Config
+
+from mafsar_mm.engine import use_amp
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(REPO, 'configs', 'mafsar',
@@ -34,9 +39,52 @@ def test_defaults_leave_the_config(train_tool, monkeypatch):
 
 def test_amp_and_auto_scale_lr(train_tool, monkeypatch):
     cfg = _merged(train_tool, monkeypatch, '--amp', '--auto-scale-lr')
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
-    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    # no GPU here: bfloat16 autocast (MMEngine's AmpOptimWrapper asserts
+    # a GPU and ended the run in an AssertionError)
+    assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
+    assert 'loss_scale' not in cfg.optim_wrapper
     assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=1)
+    gpu = dict(Config.fromfile(QUICKSTART).optim_wrapper)
+    assert use_amp(gpu, device='cuda') == 'AmpOptimWrapper'
+    assert gpu['loss_scale'] == 'dynamic'
+    with pytest.raises(ValueError, match="wrapper 'OtherWrapper' of the"):
+        use_amp(dict(type='OtherWrapper'), device='cpu')
+
+
+def test_cpu_amp_optim_wrapper_trains_in_bfloat16():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    wrapper = OPTIM_WRAPPERS.build(
+        dict(
+            type='CPUAmpOptimWrapper',
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+    before = model.weight.detach().clone()
+    with wrapper.optim_context(model):
+        out = model(torch.randn(3, 4))
+    assert out.dtype == torch.bfloat16
+    wrapper.update_params(out.float().pow(2).mean())
+    assert model.weight.dtype == torch.float32  # master weights stay fp32
+    assert not torch.equal(model.weight, before)
+    with wrapper.optim_context(model):
+        pass
+    assert model(torch.randn(1, 4)).dtype == torch.float32  # only inside
+
+
+def test_clip_weights_and_tensorboard_options(train_tool, monkeypatch,
+                                              tmp_path):
+    weights = tmp_path / 'clip.pt'
+    weights.write_bytes(b'\x80\x02}q\x00.')
+    cfg = _merged(train_tool, monkeypatch, '--clip-weights', str(weights),
+                  '--tensorboard')
+    assert cfg.model.backbone.clip.pretrained == str(weights)
+    assert cfg.model.text_encoder.clip.pretrained == str(weights)
+    assert [b['type'] for b in cfg.visualizer.vis_backends
+            ] == ['LocalVisBackend', 'TensorboardVisBackend']
+    # the top-level key of --cfg-options reaches both model copies
+    cfg = _merged(train_tool, monkeypatch, '--cfg-options',
+                  'clip.pretrained=None')
+    assert cfg.model.backbone.clip.pretrained is None
+    assert cfg.model.text_encoder.clip.pretrained is None
 
 
 def test_auto_scale_lr_needs_a_base_batch_size(train_tool, monkeypatch):

@@ -25,6 +25,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         description='Rank the support classes for each query video.')
     parser.add_argument('--config', required=True, help='model config')
     parser.add_argument('--checkpoint', help='trained checkpoint')
+    parser.add_argument(
+        '--clip-weights',
+        metavar='PATH',
+        help='local CLIP weights file for every CLIP of the model (needed '
+        'with slim checkpoints when the config names a tag, e.g. openai, '
+        'and the machine is offline)')
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument(
         '--support',
@@ -82,9 +88,17 @@ def _run(argv=None) -> int:
         inputs.update(checkpoint=args.checkpoint, config=args.config,
                       support=args.support)
         check_output_path(args.out, '--out', inputs)
+    from mmengine.config import Config
+
+    from mafsar_mm.models.utils.clip_config import (
+        check_config_clip_weights, set_clip_weights)
+    config = Config.fromfile(args.config)
+    if args.clip_weights is not None:
+        set_clip_weights(config, args.clip_weights)
+    check_config_clip_weights(config)  # before the model is built
     try:
         inferencer = FewShotInferencer(
-            args.config, args.checkpoint, device=args.device)
+            config, args.checkpoint, device=args.device)
         results = inferencer(
             args.support, args.query, zero_shot_classes=args.classes)
     except ValueError as err:  # the inferencer's checks of the inputs

@@ -1,4 +1,5 @@
 """The few-shot recognizer: text, backbone and head over episodes."""
+import inspect
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -7,6 +8,33 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from mafsar_mm.structures import EpisodeDataSample
+
+
+def _matcher_follows(head: dict, backbone: torch.nn.Module) -> dict:
+    """The head config, its matcher's ``in_channels`` (frame feature
+    size) and ``seq_len`` (frames) taken from the backbone when the
+    matcher takes them and they are not given or None, so that
+    ``--cfg-options model.head.matcher.type=TRXMatcher`` alone fits any
+    backbone."""
+    matcher = head.get('matcher') if isinstance(head, dict) else None
+    if not isinstance(matcher, dict) or not isinstance(
+            matcher.get('type'), str):
+        return head
+    cls = MODELS.get(matcher['type'])
+    if cls is None:  # the head's build says so
+        return head
+    params = inspect.signature(cls.__init__).parameters
+    follow = dict(
+        in_channels=getattr(backbone, 'output_dim', None),
+        seq_len=getattr(backbone, 'num_frames', None))
+    filled = {
+        key: value
+        for key, value in follow.items() if key in params
+        and value is not None and matcher.get(key) is None
+    }
+    if not filled:
+        return head
+    return dict(head, matcher=dict(matcher, **filled))
 
 
 @MODELS.register_module()
@@ -23,7 +51,9 @@ class FewShotRecognizer(BaseModel):
     Args:
         backbone (dict): Video encoder, ``backbone(imgs [V, C, T, H, W],
             text [V, D'] | None) -> [V, T, D']``.
-        head (dict): :class:`FewShotHead` config.
+        head (dict): :class:`FewShotHead` config. A matcher that takes
+            ``in_channels`` / ``seq_len`` and is not given them (or None)
+            gets the backbone's ``output_dim`` / ``num_frames``.
         text_encoder (dict, optional): Class-name encoder,
             ``text_encoder(names) -> [N, D']``. Defaults to None.
         text_to_backbone (bool): Give support videos their class text in
@@ -51,7 +81,7 @@ class FewShotRecognizer(BaseModel):
         self.text_encoder = (
             MODELS.build(text_encoder) if text_encoder is not None else None)
         self.text_to_backbone = text_to_backbone
-        self.head = MODELS.build(head)
+        self.head = MODELS.build(_matcher_follows(head, self.backbone))
         if self.text_encoder is None and not self.head.uses_support:
             raise ValueError(
                 "The head predicts from the class texts alone (predict_mode="

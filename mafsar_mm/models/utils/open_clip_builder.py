@@ -1,25 +1,31 @@
 """Build open_clip CLIP models: named architectures with pretrained weights
 (a tag or a local file) or small custom models with random init.
 
-Weights are resolved by open_clip's own registry
-(``open_clip.pretrained``, github.com/mlfoundations/open_clip). When they
-cannot be obtained (offline machine, missing file), a single
-:class:`CLIPWeightsNotFoundError` says what to put where.
+Weights are found by :mod:`.clip_weights` (open_clip's tag registry and
+caches; :class:`CLIPWeightsNotFoundError` says what to put where) and a
+file that does not fit is described by :mod:`.clip_checkpoint`
+(:class:`CLIPCheckpointError`: what the file holds, what was expected).
 """
-import os
-import os.path as osp
-import zipfile
 from copy import deepcopy
 from functools import partial
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Union
 
 import open_clip
 import torch
-from open_clip.pretrained import (download_pretrained, get_pretrained_cfg,
-                                  list_pretrained_tags_by_model)
 from torch import Tensor
 
-from mafsar_mm.utils.errors import UserError
+from .clip_checkpoint import (CLIPCheckpointError, check_file_format,
+                              explain_load_failure)
+from .clip_weights import (CLIPWeightsNotFoundError, _custom_checkpoint,
+                           _is_torchscript_archive, _resolve_pretrained,
+                           check_clip_weights, clean_name)
+
+# re-exported: callers import them from here
+__all__ = [
+    'CLIPCheckpointError', 'CLIPWeightsNotFoundError', 'TINY_CLIP_CFG',
+    'SUPPORTED_MODEL_NAMES', 'build_open_clip', 'build_clip_visual',
+    'check_clip_weights', 'get_tokenizer', 'tokenize'
+]
 
 #: A tiny randomly initialised CLIP (ViT visual tower, 2 layers, width 64,
 #: 64x64 input, 16x16 patches -> 16 patch tokens) for tests and quick
@@ -35,170 +41,37 @@ TINY_CLIP_CFG = dict(
 #: a standard ViT visual tower works).
 SUPPORTED_MODEL_NAMES = ('ViT-B-32', 'ViT-B-16', 'ViT-L-14')
 
-_TRUE_STRINGS = ('1', 'ON', 'YES', 'TRUE')
-_CKPT_SUFFIXES = ('.pt', '.pth', '.bin', '.safetensors', '.npz')
 # keys of OpenAI's TorchScript state dicts that open_clip models lack
 _OPENAI_EXTRA_KEYS = ('input_resolution', 'context_length', 'vocab_size',
                       'attn_mask')
 
 
-class CLIPWeightsNotFoundError(UserError, FileNotFoundError):
-    """Raised when the requested pretrained CLIP weights cannot be found or
-    downloaded. The message says how to provide them locally."""
-
-
-def _is_offline() -> bool:
-    """Whether the Hugging Face hub offline switch is set (read from the
-    environment each call, unlike ``huggingface_hub.constants``)."""
-    for var in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'):
-        if os.environ.get(var, '').upper() in _TRUE_STRINGS:
-            return True
-    try:
-        from huggingface_hub import constants
-    except ImportError:  # pragma: no cover
-        return False
-    return bool(getattr(constants, 'HF_HUB_OFFLINE', False))
-
-
-def _clean_name(model_name: str) -> str:
-    """open_clip spells 'ViT-B/32' as 'ViT-B-32'."""
-    return model_name.replace('/', '-')
-
-
-def _weights_help(model_name: str, pretrained: str, reason: str) -> str:
-    """The message of :class:`CLIPWeightsNotFoundError`."""
-    pcfg = get_pretrained_cfg(model_name, pretrained) or {}
-    sources = []
-    if pcfg.get('hf_hub'):
-        repo = pcfg['hf_hub'].rstrip('/')
-        sources.append(f'https://huggingface.co/{repo} '
-                       '(open_clip_model.safetensors or '
-                       'open_clip_pytorch_model.bin)')
-    if pcfg.get('url'):
-        sources.append(pcfg['url'])
-    lines = [
-        f'Cannot obtain the pretrained CLIP weights for model '
-        f"'{model_name}' with pretrained='{pretrained}': {reason}",
-        'This machine may be offline. Either',
-        '  * download the weights on a machine with internet and give the '
-        'local file in the config, e.g.',
-        f"      clip=dict(model_name='{model_name}', "
-        f"pretrained='/path/to/{model_name}.pt')",
-    ]
-    if sources:
-        lines.append('    (sources: ' + '; '.join(sources) + ')')
-    lines += [
-        '  * or put them in the cache open_clip reads: the Hugging Face hub '
-        'cache ($HF_HUB_CACHE, default ~/.cache/huggingface/hub; or pass '
-        "cache_dir=... in the clip dict) or, for URL downloads, "
-        '~/.cache/clip/',
-        '  * or use pretrained=None for a randomly initialised model '
-        '(tests only).',
-    ]
-    return '\n'.join(lines)
-
-
-def _find_cached(pcfg: dict, cache_dir: Optional[str]) -> Optional[str]:
-    """Find the weights of a tag in the local caches without any network
-    access (used when offline)."""
-    hub = pcfg.get('hf_hub', '')
-    if hub:
-        try:
-            from huggingface_hub import try_to_load_from_cache
-        except ImportError:  # pragma: no cover
-            try_to_load_from_cache = None
-        if try_to_load_from_cache is not None:
-            repo_id, filename = osp.split(hub)
-            names = [filename] if filename else [
-                'open_clip_model.safetensors', 'open_clip_pytorch_model.bin'
-            ]
-            for name in names:
-                path = try_to_load_from_cache(
-                    repo_id, name, cache_dir=cache_dir)
-                if isinstance(path, str) and osp.isfile(path):
-                    return path
-    url = pcfg.get('url', '')
-    if url:
-        folder = cache_dir or osp.expanduser('~/.cache/clip')
-        path = osp.join(folder, osp.basename(url))
-        if osp.isfile(path):
-            return path
-    return None
-
-
-def _resolve_pretrained(model_name: str, pretrained: str,
-                        cache_dir: Optional[str]) -> Tuple[str, bool]:
-    """Turn a tag or a file path into a local file.
-
-    Returns:
-        tuple[str, bool]: The checkpoint path and whether the weights need
-        QuickGELU (from open_clip's tag registry; for files: whether it is
-        an OpenAI TorchScript archive).
-    """
-    path = osp.expanduser(pretrained)
-    if osp.isfile(path):
-        return path, _is_torchscript_archive(path)
-    pcfg = get_pretrained_cfg(model_name, pretrained)
-    if not pcfg:
-        tags = list_pretrained_tags_by_model(model_name)
-        if os.sep in pretrained or pretrained.endswith(_CKPT_SUFFIXES):
-            reason = f'the file {pretrained!r} does not exist'
-        else:
-            reason = (f"'{pretrained}' is neither an existing file nor a "
-                      f'known open_clip tag of this model (tags: {tags})')
-        raise CLIPWeightsNotFoundError(
-            _weights_help(model_name, pretrained, reason))
-    quick_gelu = bool(pcfg.get('quick_gelu', False))
-    if _is_offline():
-        cached = _find_cached(pcfg, cache_dir)
-        if cached is None:
-            raise CLIPWeightsNotFoundError(
-                _weights_help(
-                    model_name, pretrained,
-                    'offline mode (HF_HUB_OFFLINE) is set and the weights '
-                    'are not in the local cache'))
-        return cached, quick_gelu
-    try:
-        checkpoint = download_pretrained(pcfg, cache_dir=cache_dir)
-    except Exception as err:  # network, hub and file errors alike
-        first_line = str(err).strip().splitlines()
-        first_line = first_line[0] if first_line else ''
-        reason = f'download failed ({type(err).__name__}: {first_line})'
-        raise CLIPWeightsNotFoundError(
-            _weights_help(model_name, pretrained, reason)) from None
-    if not checkpoint or not osp.isfile(checkpoint):
-        raise CLIPWeightsNotFoundError(
-            _weights_help(model_name, pretrained, 'download gave no file'))
-    return checkpoint, quick_gelu
-
-
-def _is_torchscript_archive(path: str) -> bool:
-    """OpenAI's original checkpoints (e.g. ``ViT-B-32.pt``) are TorchScript
-    archives: zip files with a ``code/`` folder or ``constants.pkl``."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as zf:
-        return any('/code/' in name or name.endswith('constants.pkl')
-                   for name in zf.namelist())
-
-
-def _load_weights(model: torch.nn.Module, path: str,
+def _load_weights(model: torch.nn.Module,
+                  path: str,
+                  target: str,
                   weights_only: bool = True) -> None:
     """Load a full CLIP checkpoint into ``model`` (strict).
 
     OpenAI TorchScript files are read with ``torch.jit.load`` (their keys
     already follow the CLIP layout open_clip uses); anything else goes
     through ``open_clip.load_checkpoint`` (state dicts, safetensors, third
-    party layouts).
+    party layouts). A file that is no checkpoint, or one of another
+    architecture, is one :class:`CLIPCheckpointError` saying what the
+    file holds and what ``target`` (the configured model) is.
     """
-    if _is_torchscript_archive(path):
-        state_dict = torch.jit.load(path, map_location='cpu').state_dict()
-        for key in _OPENAI_EXTRA_KEYS:
-            state_dict.pop(key, None)
-        model.load_state_dict(state_dict, strict=True)
-    else:
-        open_clip.load_checkpoint(
-            model, path, strict=True, weights_only=weights_only)
+    check_file_format(path)  # before anything unpickles it
+    try:
+        if _is_torchscript_archive(path):
+            state_dict = torch.jit.load(
+                path, map_location='cpu').state_dict()
+            for key in _OPENAI_EXTRA_KEYS:
+                state_dict.pop(key, None)
+            model.load_state_dict(state_dict, strict=True)
+        else:
+            open_clip.load_checkpoint(
+                model, path, strict=True, weights_only=weights_only)
+    except Exception as err:
+        raise explain_load_failure(path, model, target, err) from None
 
 
 def build_open_clip(model_name: Optional[str] = None,
@@ -218,9 +91,9 @@ def build_open_clip(model_name: Optional[str] = None,
     ``pretrained`` is an open_clip tag (``'openai'``, ``'laion2b_s34b_b79k'``,
     ...), a local checkpoint file (an OpenAI TorchScript ``.pt``, an
     open_clip state dict ``.bin``/``.pt`` or ``.safetensors``), or None for
-    random init. Tags are fetched into (or found in) open_clip's caches;
-    with ``HF_HUB_OFFLINE=1`` only the caches are looked at, without any
-    network access.
+    random init. Tags are found in open_clip's caches first (no network
+    access), else downloaded when their host answers one quick probe;
+    with ``HF_HUB_OFFLINE=1`` only the caches are looked at.
 
     QuickGELU: OpenAI's weights were trained with QuickGELU, which
     open_clip's plain names (``'ViT-B-32'``) do not use. With
@@ -257,6 +130,8 @@ def build_open_clip(model_name: Optional[str] = None,
             are given, or the name is unknown.
         CLIPWeightsNotFoundError: If the pretrained weights cannot be
             obtained.
+        CLIPCheckpointError: If the file is not a checkpoint, or holds
+            another architecture.
     """
     if (model_name is None) == (model_cfg is None):
         raise ValueError('Give exactly one of model_name (e.g. '
@@ -269,21 +144,13 @@ def build_open_clip(model_name: Optional[str] = None,
             cfg['quick_gelu'] = quick_gelu
         cfg.update(kwargs)
         if pretrained is not None:
-            path = osp.expanduser(pretrained)
-            if not osp.isfile(path):
-                raise CLIPWeightsNotFoundError(
-                    f'Checkpoint file {pretrained!r} for the custom CLIP '
-                    '(model_cfg) does not exist. Custom models only load '
-                    'local files: set clip=dict(model_cfg=..., '
-                    "pretrained='/path/to/checkpoint.pt') or "
-                    'pretrained=None.')
-            checkpoint = path
+            path = checkpoint = _custom_checkpoint(pretrained)
             if quick_gelu is None and 'quick_gelu' not in cfg and \
                     _is_torchscript_archive(path):
                 cfg['quick_gelu'] = True  # an OpenAI TorchScript file
         model = open_clip.CLIP(**cfg)
     else:
-        name = _clean_name(model_name)
+        name = clean_name(model_name)
         if name not in open_clip.list_models():
             raise ValueError(
                 f'Unknown open_clip model {model_name!r}. Supported here: '
@@ -300,7 +167,9 @@ def build_open_clip(model_name: Optional[str] = None,
         if quick_gelu is False:  # '-quickgelu' names set it in the json
             _check_quick_gelu_off(model, name)
     if checkpoint is not None:
-        _load_weights(model, checkpoint, weights_only=weights_only)
+        target = (clean_name(model_name) if model_name is not None else
+                  'the custom CLIP of model_cfg')
+        _load_weights(model, checkpoint, target, weights_only=weights_only)
     model.eval()
     return model
 
@@ -359,7 +228,7 @@ def get_tokenizer(model_name: Optional[str] = None,
     if model_name is None:
         return partial(open_clip.tokenize, context_length=context_length
                        or 77)
-    tokenizer = open_clip.get_tokenizer(_clean_name(model_name))
+    tokenizer = open_clip.get_tokenizer(clean_name(model_name))
     if context_length is None:
         return tokenizer
     return partial(tokenizer, context_length=context_length)

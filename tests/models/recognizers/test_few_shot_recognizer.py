@@ -106,3 +106,23 @@ def test_bad_mode_lists_supported_modes(cfg, train_batch):
     data = model.data_preprocessor(train_batch, False)
     with pytest.raises(ValueError, match="'loss', 'predict' and 'tensor'"):
         model(data['inputs'], data['data_samples'], mode='features')
+
+
+def test_matcher_width_follows_the_backbone(cfg, train_batch):
+    """``--cfg-options model.head.matcher.type=TRXMatcher`` alone: the
+    TRX matcher gets the tiny CLIP's width (128, not its 512 default) and
+    frame count, and a training step runs."""
+    trx = cfg.copy()
+    trx.merge_from_dict({'model.head.matcher.type': 'TRXMatcher'})
+    assert 'in_channels' not in trx.model.head.matcher
+    model = build_model(trx)
+    assert model.backbone.output_dim == 128
+    assert model.head.matcher.in_channels == 128
+    assert model.head.matcher.seq_len == model.backbone.num_frames == 8
+    optim = build_optim_wrapper(
+        model, dict(optimizer=dict(type='AdamW', lr=1e-3)))
+    losses = model.train_step(train_batch, optim)
+    assert torch.isfinite(sum(losses.values()))
+    # a width that is given is kept (and then checked by the matcher)
+    trx.merge_from_dict({'model.head.matcher.in_channels': 64})
+    assert build_model(trx).head.matcher.in_channels == 64

@@ -1,11 +1,15 @@
+import argparse
 import socket
+import time
 
 import open_clip
 import pytest
 import torch
 
-from mafsar_mm.models.utils import (TINY_CLIP_CFG, CLIPWeightsNotFoundError,
-                                    build_open_clip, tokenize)
+from mafsar_mm.models.utils import (TINY_CLIP_CFG, CLIPCheckpointError,
+                                    CLIPWeightsNotFoundError, build_open_clip,
+                                    check_clip_weights, tokenize)
+from mafsar_mm.models.utils.clip_checkpoint import describe_state_dict
 from mafsar_mm.models.utils.open_clip_builder import _resolve_pretrained
 
 
@@ -73,7 +77,7 @@ def test_missing_local_file_is_one_clear_error(no_network):
             model_name='ViT-B-32', pretrained='/nonexistent/ViT-B-32.pt')
     msg = str(info.value)
     assert 'ViT-B-32' in msg and '/nonexistent/ViT-B-32.pt' in msg
-    assert "pretrained='/path/to/ViT-B-32.pt'" in msg
+    assert '--clip-weights PATH' in msg and '\n' not in msg
     assert isinstance(info.value, FileNotFoundError)
     with pytest.raises(CLIPWeightsNotFoundError, match='does not exist'):
         build_open_clip(
@@ -89,9 +93,9 @@ def test_offline_tag_is_one_clear_error(monkeypatch, tmp_path, no_network):
             pretrained='openai',
             cache_dir=str(tmp_path / 'cache'))
     msg = str(info.value)
-    assert "'ViT-B-32'" in msg and "pretrained='openai'" in msg
-    assert 'offline' in msg
-    assert "pretrained='/path/to/ViT-B-32.pt'" in msg
+    assert msg.startswith("CLIP weights 'openai' of ViT-B-32 are not "
+                          'available: offline mode (HF_HUB_OFFLINE)')
+    assert '--clip-weights PATH' in msg and '\n' not in msg
     assert 'timm/vit_base_patch32_clip_224.openai' in msg
     # one error, no chained hub traceback
     assert info.value.__cause__ is None
@@ -119,3 +123,119 @@ def test_tokenize():
     assert torch.equal(named[:1], custom)
     assert torch.equal(custom, open_clip.tokenize(['a photo of jumping']))
     assert tokenize(None, ['a'], context_length=16).shape == (1, 16)
+
+
+def test_unreachable_hub_fails_at_once(monkeypatch, tmp_path):
+    """No network, no cache, no offline switch: one probe of the hub,
+    no download (whose retries took 55 s) and an error naming the
+    option."""
+    for var in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HTTPS_PROXY',
+                'https_proxy', 'ALL_PROXY', 'all_proxy'):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr('huggingface_hub.constants.HF_HUB_OFFLINE', False)
+    monkeypatch.setenv('HF_HUB_CACHE', str(tmp_path / 'hub'))
+    probed = []
+
+    def no_route(address, *args, **kwargs):
+        probed.append(address)
+        raise socket.gaierror(-2, 'Name or service not known')
+
+    def no_download(*args, **kwargs):
+        raise AssertionError('download attempted')
+
+    monkeypatch.setattr(socket, 'create_connection', no_route)
+    monkeypatch.setattr(
+        'mafsar_mm.models.utils.clip_weights.download_pretrained',
+        no_download)
+    start = time.monotonic()
+    with pytest.raises(CLIPWeightsNotFoundError) as info:
+        check_clip_weights(
+            model_name='ViT-B-16',
+            pretrained='openai',
+            cache_dir=str(tmp_path / 'cache'))
+    assert time.monotonic() - start < 5
+    assert probed == [('huggingface.co', 443)]
+    msg = str(info.value)
+    assert 'huggingface.co cannot be reached' in msg
+    assert '--clip-weights PATH' in msg
+
+
+def test_check_clip_weights_before_building(tmp_path, no_network):
+    check_clip_weights(model_name='ViT-B-32', pretrained=None)
+    with pytest.raises(CLIPWeightsNotFoundError, match='--clip-weights'):
+        check_clip_weights(
+            model_cfg=TINY_CLIP_CFG, pretrained=str(tmp_path / 'x.pt'))
+    path = tmp_path / 'tiny.pt'
+    torch.save(build_open_clip(model_cfg=TINY_CLIP_CFG).state_dict(), path)
+    check_clip_weights(model_cfg=TINY_CLIP_CFG, pretrained=str(path))
+    (tmp_path / 'notes.pt').write_text('not weights\n')
+    with pytest.raises(CLIPCheckpointError, match='is a text file'):
+        check_clip_weights(
+            model_name='ViT-B-32', pretrained=str(tmp_path / 'notes.pt'))
+
+
+TINY_128 = dict(
+    TINY_CLIP_CFG,
+    embed_dim=128,
+    vision_cfg=dict(
+        image_size=64, layers=4, width=128, patch_size=8, head_width=32))
+
+
+@pytest.mark.parametrize('content,expected', [
+    (b'', "is empty (0 bytes); expected a torch checkpoint"),
+    (b'<html>404 Not Found</html>\n',
+     "is a text file (it starts with '<html>404 Not Found</html>')"),
+    (b'\x00\x01\x02\x03garbage', 'is not a torch checkpoint (first bytes '
+     '00 01 02 03'),
+])
+def test_not_a_checkpoint_is_one_line(tmp_path, content, expected):
+    path = tmp_path / 'ViT-B-32.pt'
+    path.write_bytes(content)
+    with pytest.raises(CLIPCheckpointError) as info:
+        build_open_clip(model_cfg=TINY_CLIP_CFG, pretrained=str(path))
+    msg = str(info.value)
+    assert expected in msg and '\n' not in msg
+    assert 'weights_only' not in msg
+
+
+def test_pickled_objects_are_refused_without_unsafe_advice(tmp_path):
+    path = tmp_path / 'objects.pt'
+    torch.save({'args': argparse.Namespace(lr=1)}, path)
+    with pytest.raises(CLIPCheckpointError) as info:
+        build_open_clip(model_cfg=TINY_CLIP_CFG, pretrained=str(path))
+    msg = str(info.value)
+    assert 'holds pickled Python objects besides tensors' in msg
+    assert 'argparse.Namespace' in msg
+    assert 'weights_only=False' not in msg and '\n' not in msg
+
+
+def test_other_architecture_says_both(tmp_path):
+    path = tmp_path / 'tiny64.pt'
+    torch.save(build_open_clip(model_cfg=TINY_CLIP_CFG).state_dict(), path)
+    # before building (memory-mapped look) and when loading: one message
+    with pytest.raises(CLIPCheckpointError) as early:
+        check_clip_weights(model_cfg=TINY_128, pretrained=str(path))
+    with pytest.raises(CLIPCheckpointError) as info:
+        build_open_clip(model_cfg=TINY_128, pretrained=str(path))
+    assert str(info.value) == (
+        f"CLIP weights file '{path}' holds a CLIP ViT state dict (visual "
+        'width 64, 2 layers, patch 16, 64 px), the config builds the custom '
+        'CLIP of model_cfg (visual width 128, 4 layers, patch 8, 64 px); '
+        'give the weights of that architecture (--clip-weights PATH) or '
+        'change clip.model_name / clip.model_cfg.')
+    assert str(early.value) == str(info.value)
+    # an MMEngine training checkpoint given as CLIP weights
+    torch.save({'meta': {}, 'state_dict': {'backbone.x': torch.zeros(1)}},
+               path)
+    with pytest.raises(CLIPCheckpointError,
+                       match='holds an MMEngine training checkpoint, not '
+                       'CLIP weights'):
+        build_open_clip(model_cfg=TINY_128, pretrained=str(path))
+
+
+def test_named_architecture_of_a_state_dict():
+    state = open_clip.create_model('ViT-B-32').state_dict()
+    text, shape = describe_state_dict(state)
+    assert text == ('a ViT-B-32 state dict (visual width 768, 12 layers, '
+                    'patch 32, 224 px)')
+    assert shape == dict(width=768, layers=12, patch=32, image=224)
