@@ -87,9 +87,9 @@ def style_background(rng: np.random.Generator, style: str, size: int,
             if rng.random() < 0.5:
                 cv2.circle(img, (x0, y0), int(rng.integers(3, 12)), c, -1)
             else:
-                cv2.line(img, (x0, y0), (int(rng.integers(0, width)),
-                                          int(rng.integers(0, size))), c,
-                         int(rng.integers(1, 4)))
+                end = (int(rng.integers(0, width)),
+                       int(rng.integers(0, size)))
+                cv2.line(img, (x0, y0), end, c, int(rng.integers(1, 4)))
         img = cv2.GaussianBlur(img, (0, 0),
                                rng.uniform(1.5, 3.5))
     return np.asarray(img, np.float32).copy()
