@@ -38,8 +38,10 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from open_clip.loss import ClipLoss
 
-from mafsar_mm.datasets.synthetic import COLOURS, SHAPES
+from mafsar_mm.datasets.synthetic import COLOURS
+from mafsar_mm.datasets.synthetic.drawing import ALL_SHAPES
 from mafsar_mm.datasets.synthetic.stills import render_stills
+from mafsar_mm.datasets.synthetic.styles import HELD_OUT_STYLES, TRAIN_STYLES
 from mafsar_mm.models.data_preprocessors.few_shot_data_preprocessor import (
     CLIP_MEAN, CLIP_STD)
 from mafsar_mm.models.utils.open_clip_builder import build_open_clip, tokenize
@@ -88,7 +90,8 @@ def settings_of(args, model_cfg: dict) -> dict:
     return dict(model_cfg=model_cfg, steps=args.steps,
                 batch_size=args.batch_size, num_images=args.num_images,
                 lr=args.lr, weight_decay=args.weight_decay,
-                warmup=args.warmup, seed=args.seed, still_size=STILL_SIZE)
+                warmup=args.warmup, seed=args.seed, still_size=STILL_SIZE,
+                corpus=2, held_out_styles=list(HELD_OUT_STYLES))
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -115,37 +118,34 @@ def crop(images: np.ndarray, size: int, gen: np.random.Generator = None
 
 
 @torch.no_grad()
-def evaluate(model, images: np.ndarray, captions: list, size: int) -> dict:
-    """Held-out stills: caption retrieval among 100 and zero-shot colour
-    and shape naming of one-object stills, in %."""
+def evaluate(model, images: np.ndarray, captions: list, size: int,
+             single: np.ndarray, truths: list) -> dict:
+    """Caption retrieval among 100 on ``images``/``captions`` and zero-shot
+    shape and colour naming of the one-object stills ``single`` (with
+    their ``truths``), in %."""
     model.eval()
-    feats = F.normalize(model.encode_image(to_tensor(crop(images, size))),
-                        dim=-1)
     ctx = model.context_length
-    texts = F.normalize(
-        model.encode_text(tokenize(None, captions, ctx)), dim=-1)
+
+    def encode_images(x):
+        return F.normalize(model.encode_image(to_tensor(crop(x, size))),
+                           dim=-1)
+
+    def encode_texts(t):
+        return F.normalize(model.encode_text(tokenize(None, t, ctx)), dim=-1)
+
+    feats, texts = encode_images(images), encode_texts(captions)
     hits = []
     for i in range(0, len(captions) - 99, 100):
         sims = feats[i:i + 100] @ texts[i:i + 100].t()
         hits.append((sims.argmax(1) == torch.arange(100)).float())
     result = dict(retrieval_top1_of_100=100 * torch.cat(hits).mean().item())
-    for attr, names in (('colour', list(COLOURS)), ('shape', list(SHAPES))):
-        idx, truth = [], []
-        for i, cap in enumerate(captions):
-            words = cap.split()
-            groups = words[0] in ('two', 'three')
-            if ' and ' in cap or ' of ' in cap or groups:
-                continue  # one-object stills only
-            found = [k for k, n in enumerate(names) if n in words]
-            if len(found) == 1:
-                idx.append(i)
-                truth.append(found[0])
-        prompts = [f'a photo of a {n}' for n in names]
-        t = F.normalize(
-            model.encode_text(tokenize(None, prompts, ctx)), dim=-1)
-        pred = (feats[idx] @ t.t()).argmax(1)
+    feats = encode_images(single)
+    for attr, names in (('colour', list(COLOURS)),
+                        ('shape', list(ALL_SHAPES))):
+        t = encode_texts([f'a photo of a {n}' for n in names])
+        truth = torch.tensor([names.index(x[attr]) for x in truths])
         result[f'zero_shot_{attr}'] = 100 * (
-            pred == torch.tensor(truth)).float().mean().item()
+            (feats @ t.t()).argmax(1) == truth).float().mean().item()
     model.train()
     return result
 
@@ -164,13 +164,25 @@ def train(args, model_cfg: dict, logger) -> tuple:
     gen = np.random.default_rng(args.seed)
     size = model_cfg['vision_cfg']['image_size']
     start = time.time()
-    images, captions = render_stills(args.num_images, args.seed, STILL_SIZE)
+    images, captions, _ = render_stills(args.num_images, args.seed,
+                                        STILL_SIZE, TRAIN_STYLES)
     tokens = tokenize(None, captions,
                       model_cfg['text_cfg']['context_length'])
-    val_images, val_captions = render_stills(args.val_images,
-                                             args.seed + 1000, STILL_SIZE)
-    logger.info(f'rendered {len(images)} training and {len(val_images)} '
-                f'held-out stills in {time.time() - start:.1f} s')
+    # held-out stills of the style families left out of pretraining, and
+    # (for reference) new stills of the pretraining families
+    checks = {}
+    for i, (name, styles) in enumerate(
+            (('held-out styles', HELD_OUT_STYLES),
+             ('pretraining styles', TRAIN_STYLES))):
+        seed = args.seed + 1000 * (i + 1)
+        mixed = render_stills(args.val_images, seed, STILL_SIZE, styles)
+        single = render_stills(args.val_images, seed + 1, STILL_SIZE,
+                               styles, single=True)
+        checks[name] = (mixed[0], mixed[1], single[0], single[2])
+    logger.info(f'rendered {len(images)} training stills '
+                f'({", ".join(TRAIN_STYLES)}) and held-out stills '
+                f'({", ".join(HELD_OUT_STYLES)}) in '
+                f'{time.time() - start:.1f} s')
 
     model = build_open_clip(model_cfg=model_cfg)
     model.train()
@@ -207,8 +219,10 @@ def train(args, model_cfg: dict, logger) -> tuple:
                 f'{np.mean(running):.3f}  lr {lr_at(step, args):.2e}  '
                 f'elapsed {elapsed:.0f} s  eta {eta:.0f} s')
             running = []
-    metrics = evaluate(model, val_images, val_captions, size)
-    metrics['train_seconds'] = round(time.time() - start, 1)
+    train_seconds = round(time.time() - start, 1)
+    metrics = {name: evaluate(model, *check[:2], size, *check[2:])
+               for name, check in checks.items()}
+    metrics['train_seconds'] = train_seconds
     return model.eval(), metrics
 
 
@@ -246,10 +260,14 @@ def main(argv=None) -> int:
                                    log_level='INFO')
     model, metrics = train(args, model_cfg, logger)
     sha = save(model, args.out, dict(settings=settings, metrics=metrics))
-    logger.info('held-out stills: caption retrieval top-1 of 100 '
-                f"{metrics['retrieval_top1_of_100']:.1f} %, zero-shot colour "
-                f"{metrics['zero_shot_colour']:.1f} %, shape "
-                f"{metrics['zero_shot_shape']:.1f} %")
+    for name in ('held-out styles', 'pretraining styles'):
+        m = metrics[name]
+        print(f'{name} ({args.val_images} stills each): caption retrieval '
+              f"top-1 of 100 {m['retrieval_top1_of_100']:.1f} %, zero-shot "
+              f"shape naming {m['zero_shot_shape']:.1f} % (chance "
+              f"{100 / len(ALL_SHAPES):.0f} %), colour "
+              f"{m['zero_shot_colour']:.1f} % (chance "
+              f"{100 / len(COLOURS):.1f} %)", flush=True)
     logger.info(f'wrote {args.out} (sha256 {sha[:12]}) after '
                 f"{metrics['train_seconds']:.0f} s of training")
     return 0

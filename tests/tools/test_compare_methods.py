@@ -348,10 +348,12 @@ def test_report_has_one_table_per_flavour_and_budget(tmp_path):
              '## What it shows', '## Commands']
     positions = [text.index(h) for h in heads]
     assert positions == sorted(positions)
-    assert ('| MA-FSAR + OTAM | 1 | **0.001: 55.0** | 0.25 | 55.0 +/- 1.0 | '
+    assert ('| MA-FSAR + OTAM | 1 | 0 / 0 | **0.001: 55.0** | 0.25 | '
+            '55.0 +/- 1.0 | '
             '90.0 +/- 0.0 | 30.0 +/- 2.0 | 100.0 +/- 0.0 (n=2) | '
             '100.0 +/- 0.0 | 1.5 min |') in text
-    assert ('| OTAM | 1 | **0.001: 55.0** | - | 55.0 +/- 1.0 | 50.0 +/- 0.0 '
+    assert ('| OTAM | 1 | 0 / 0 | **0.001: 55.0** | - | 55.0 +/- 1.0 | '
+            '50.0 +/- 0.0 '
             '| - | 100.0 +/- 0.0 (n=2) |') in text
     for cmd in ('tools/train.py mafsar_otam.py lr=0.001', 'tools/test.py '
                 'val0.001', 'tools/test.py test0.001', 'tools/test.py text'):
@@ -371,11 +373,13 @@ def test_report_shows_the_candidate_chosen_on_val(tmp_path):
     ]
     text = _write(tmp_path, rows, lr_source='mafsar_otam',
                   lr_own=tool.LR_ON_VAL)
-    assert ('| OTAM | 1 | **0.001: 55.0**, 0.0001: 40.0 | - | 55.0 +/- 1.0 '
+    assert ('| OTAM | 1 | 0 / 0 | **0.001: 55.0**, 0.0001: 40.0 | - | '
+            '55.0 +/- 1.0 '
             '| 61.0 +/- 0.0 | - |') in text
-    assert ('| MA-FSAR + OTAM | 1 | **0.001: 60.0**, 0.0001: 45.0 | - | '
+    assert ('| MA-FSAR + OTAM | 1 | 0 / 0 | **0.001: 60.0**, 0.0001: 45.0 '
+            '| - | '
             '60.0 +/- 1.0 | 70.0 +/- 0.0 |') in text
-    assert "| abl_tpcm | 1 | 0.001 (MA-FSAR + OTAM's) | - |" in text
+    assert "| abl_tpcm | 1 | 0 / 0 | 0.001 (MA-FSAR + OTAM's) | - |" in text
     assert '99.0' not in text and '40.0 +/- 0.0' not in text
     # every candidate's training and val, only the chosen one's test
     assert 'tools/train.py otam.py lr=0.0001' in text
@@ -384,7 +388,7 @@ def test_report_shows_the_candidate_chosen_on_val(tmp_path):
     # a method that chooses its own rate but has one candidate so far
     text = _write(tmp_path, rows[3:], lr_source='mafsar_otam',
                   lr_own=tool.LR_ON_VAL)
-    assert '| OTAM | 1 | **0.001: 55.0** |' in text
+    assert '| OTAM | 1 | 0 / 0 | **0.001: 55.0** |' in text
 
 
 def test_report_keeps_the_largest_finished_test_of_a_model(tmp_path):

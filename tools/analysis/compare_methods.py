@@ -18,6 +18,15 @@ Example (one flavour per process; run both at once on 2 cores)::
     python tools/analysis/compare_methods.py --flavour temporal \\
         --iters 300 --episodes 2000 --shots 1
 
+No single class split decides: ``--splits 0 1 2 --seeds 0 1`` runs every
+row on the temporal flavours' three class splits (``make_synthetic.py``
+writes their lists; the test classes rotate) with two training seeds, the
+learning rate chosen on each split's val at the first seed; the page then
+gives each row's mean, standard deviation, range and per-split means over
+those runs before the table of every run. ``--flavour temporal-checkers``
+is the temporal classes drawn on a background family the tiny CLIP's
+pretraining never shows.
+
 Runs already finished in ``--work-dir`` are not repeated (``--force``
 repeats them) and a trained model is reused when only ``--episodes``
 changes, so an interrupted comparison resumes where it stopped. The page
@@ -28,92 +37,38 @@ import fcntl
 import json
 import os
 import os.path as osp
-import shlex
 import subprocess
 import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from comparison_commands import (ROOT, VAL_EPISODES,  # noqa: E402,F401
+                                 alpha_sweep_command, alpha_tag,
+                                 data_root_options, run, seed_options,
+                                 split_options, test_command, test_files,
+                                 train_command, val_command)
 from comparison_report import (best_on_val, load_pairs,  # noqa: E402
                                order_breakdown, write_report)
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from comparison_rows import (CONFIG_LR, LR_GRID, LR_ON_VAL,  # noqa: E402
+                             LR_SOURCE, METHODS, TEXT_BRANCH)
 
 #: flavour -> (config suffix, data root)
 FLAVOURS = {
     'spatial': ('synthetic', 'data/synthetic'),
     'temporal': ('synthetic-temporal', 'data/synthetic_temporal'),
+    # the temporal classes in a look the tiny CLIP's pretraining never saw
+    'temporal-checkers': ('synthetic-temporal',
+                          'data/synthetic_temporal_checkers'),
 }
-
-_MAFSAR = 'configs/mafsar/mafsar_vit-tiny_5w{k}s_{data}.py'
-_NO_FGMA = ('model.backbone.with_gta=False', 'model.backbone.with_lma=False',
-            'model.backbone.with_joint=False',
-            'model.backbone.temporal_pos_embed=False')
-_NO_TPCM = ('model.head.neck=None', )
-
-#: key -> (label, config template, extra --cfg-options, test text alone)
-METHODS = {
-    'protonet': ('ProtoNet (full FT)',
-                 'configs/baselines/protonet/protonet_vit-tiny_5w{k}s_'
-                 '{data}.py', (), False),
-    'otam': ('OTAM (full FT)',
-             'configs/baselines/otam/otam_vit-tiny_5w{k}s_{data}.py', (),
-             False),
-    'bimhm': ('Bi-MHM (full FT)',
-              'configs/baselines/bimhm/bimhm_vit-tiny_5w{k}s_{data}.py', (),
-              False),
-    'trx': ('TRX (full FT)',
-            'configs/baselines/trx/trx_vit-tiny_5w{k}s_{data}.py', (),
-            False),
-    'clipfsar': ('CLIP-FSAR (full FT + text, OTAM)',
-                 'configs/baselines/clipfsar/clipfsar_vit-tiny_5w{k}s_'
-                 '{data}.py', (), True),
-    'mafsar_otam': ('MA-FSAR + OTAM', _MAFSAR, (), True),
-    'mafsar_bimhm': ('MA-FSAR + Bi-MHM',
-                     'configs/mafsar/mafsar_vit-tiny_5w{k}s_{data}_bimhm.py',
-                     (), False),
-    'mafsar_trx': ('MA-FSAR + TRX',
-                   'configs/mafsar/mafsar_vit-tiny_5w{k}s_{data}_trx.py', (),
-                   False),
-    'mafsar_proto': ('MA-FSAR + ProtoNet',
-                     'configs/mafsar/mafsar_vit-tiny_5w{k}s_{data}_proto.py',
-                     (), False),
-    # paper Table 3 (frozen CLIP + OTAM; + TPCM; + FgMA; both = MA-FSAR)
-    'abl_none': ('ablation: frozen CLIP + OTAM (no FgMA, no TPCM)', _MAFSAR,
-                 _NO_FGMA + _NO_TPCM, True),
-    'abl_tpcm': ('ablation: + TPCM only', _MAFSAR, _NO_FGMA, False),
-    'abl_fgma': ('ablation: + FgMA only', _MAFSAR, _NO_TPCM, False),
-    # each FgMA part turned off in turn
-    'abl_no_gta': ('ablation: MA-FSAR without GTA', _MAFSAR,
-                   ('model.backbone.with_gta=False',
-                    'model.backbone.temporal_pos_embed=False'), False),
-    'abl_no_lma': ('ablation: MA-FSAR without LMA/LSTA', _MAFSAR,
-                   ('model.backbone.with_lma=False', ), False),
-    'abl_no_joint': ('ablation: MA-FSAR without the joint adapter', _MAFSAR,
-                     ('model.backbone.with_joint=False', ), False),
-    'abl_no_pos': ('ablation: MA-FSAR without temporal position (GTA '
-                   'order-blind)', _MAFSAR,
-                   ('model.backbone.temporal_pos_embed=False', ), False),
+#: flavour -> make_synthetic.py arguments
+MAKE_ARGS = {
+    'spatial': ['--flavour', 'spatial'],
+    'temporal': ['--flavour', 'temporal'],
+    'temporal-checkers': ['--flavour', 'temporal', '--style', 'checkers'],
 }
-
-#: methods whose head has a text branch: their text weight in the
-#: prediction is chosen on val (``choose_alpha``)
-TEXT_BRANCH = frozenset(
-    k for k, v in METHODS.items() if '/mafsar/' in v[1] or
-    '/clipfsar/' in v[1])
-#: val episodes on which the learning rate and text weight are chosen
-VAL_EPISODES = 500
-#: learning rate of every synthetic config
-#: (configs/_base_/schedules/adamw_synthetic.py)
-CONFIG_LR = 1e-3
-#: learning rates compared on val (``--lrs``)
-LR_GRID = (1e-3, 1e-4)
-#: rows whose learning rate is chosen on val; the others (MA-FSAR with
-#: another matcher, the ablations) train at the rate chosen for
-#: ``LR_SOURCE``, as an ablation keeps the settings of the full model
-LR_ON_VAL = ('protonet', 'otam', 'bimhm', 'trx', 'clipfsar', 'mafsar_otam')
-LR_SOURCE = 'mafsar_otam'
+#: flavours whose videos have several class splits (``--splits``)
+SPLIT_FLAVOURS = ('temporal', 'temporal-checkers')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -129,6 +84,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         choices=[1, 5])
     parser.add_argument('--methods', nargs='+', default=list(METHODS),
                         choices=list(METHODS))
+    parser.add_argument('--splits', type=int, nargs='+', default=[0],
+                        help='class splits of the temporal flavours '
+                        '(0, 1, 2; make_synthetic.py writes them); the '
+                        'learning rate is chosen on each split\'s val')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='training seeds; the learning rate is chosen '
+                        'at the first and kept for the others')
     parser.add_argument('--lrs', type=float, nargs='+', default=list(LR_GRID),
                         help='learning rates compared on val for the rows '
                         f'{", ".join(LR_ON_VAL)}')
@@ -153,102 +115,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def train_command(config: str, work_dir: str, iters: int,
-                  options: Sequence[str] = ()) -> List[str]:
-    """``tools/train.py`` command for a run of ``iters`` episodes: the
-    schedule (warm-up 1/12 of the run, then cosine decay) rescaled to
-    ``iters``, one validation at the end, the last checkpoint kept."""
-    return [
-        'python', 'tools/train.py', config, '--work-dir', work_dir,
-        '--cfg-options', f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters}',
-        f'param_scheduler.0.end={max(1, round(iters / 12))}',
-        f'param_scheduler.1.T_max={iters}', f'param_scheduler.1.end={iters}',
-        f'default_hooks.checkpoint.interval={iters}', *options
-    ]
-
-
-def test_files(work_dir: str, episodes: int, tag: str = '') -> dict:
-    """Where a test of ``episodes`` episodes writes its outputs."""
-    name = f'{episodes}ep{tag}'
-    return dict(
-        work_dir=osp.join(work_dir, f'test_{name}'),
-        metrics=osp.join(work_dir, f'metrics_{name}.json'),
-        queries=osp.join(work_dir, f'queries_{name}.json'))
-
-
-def test_command(config: str, checkpoint: str, work_dir: str, episodes: int,
-                 options: Sequence[str] = (),
-                 text_only: bool = False,
-                 alpha: Optional[float] = None) -> List[str]:
-    """``tools/test.py`` command that also dumps per-query predictions
-    (``text_only``: predict from the text branch alone; ``alpha``: with
-    this weight of the text branch, ``model.head.predict_alpha``)."""
-    if text_only:
-        alpha = 1.0
-    files = test_files(work_dir, episodes, alpha_tag(alpha, text_only))
-    extra = [f'model.head.predict_alpha={alpha}'] if alpha is not None \
-        else []
-    return [
-        'python', 'tools/test.py', config, checkpoint, '--work-dir',
-        files['work_dir'], '--num-episodes',
-        str(episodes), '--dump-metrics', files['metrics'], '--cfg-options',
-        f"test_evaluator.query_dump_file={files['queries']}", *options,
-        *extra
-    ]
-
-
-def alpha_tag(alpha: Optional[float], text_only: bool = False) -> str:
-    """File-name tag of a test with a given text weight."""
-    if text_only:
-        return '_text'
-    return '' if alpha is None else f'_alpha{alpha:g}'
-
-
-def alpha_sweep_command(config: str, checkpoint: str, out: str,
-                        options: Sequence[str] = ()) -> List[str]:
-    """``sweep_fusion_alpha.py`` command scoring the text weights on
-    ``VAL_EPISODES`` val episodes."""
-    cmd = [
-        'python', 'tools/analysis/sweep_fusion_alpha.py', config,
-        checkpoint, '--split', 'val', '--num-episodes',
-        str(VAL_EPISODES), '--out', out
-    ]
-    return cmd + (['--cfg-options', *options] if options else [])
-
-
-def run(cmd: List[str], log_file: str, threads: int = 0) -> None:
-    """Run a command from the repository root, appending to a log."""
-    env = dict(os.environ)
-    if threads > 0:
-        env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
-    env['PYTHONPATH'] = os.pathsep.join(
-        p for p in (ROOT, env.get('PYTHONPATH')) if p)
-    full = [sys.executable] + cmd[1:] if cmd[0] == 'python' else cmd
-    with open(log_file, 'a') as log:
-        log.write(f'$ {shlex.join(cmd)}\n')
-        log.flush()
-        subprocess.run(full, cwd=ROOT, env=env, stdout=log,
-                       stderr=subprocess.STDOUT, check=True)
-
-
-def val_command(config: str, checkpoint: str, work_dir: str,
-                options: Sequence[str] = ()) -> List[str]:
-    """``tools/test.py`` command scoring a model on ``VAL_EPISODES`` episodes
-    of the config's val split (its val annotation file and episode seed,
-    the episodes ``sweep_fusion_alpha.py --split val`` draws)."""
-    from mmengine.config import Config
-    val = Config.fromfile(osp.join(ROOT, config)).val_dataloader.dataset
-    files = test_files(work_dir, VAL_EPISODES, '_val')
-    return [
-        'python', 'tools/test.py', config, checkpoint, '--work-dir',
-        files['work_dir'], '--num-episodes',
-        str(VAL_EPISODES), '--dump-metrics', files['metrics'],
-        '--cfg-options', f'test_dataloader.dataset.ann_file={val.ann_file}',
-        f'test_dataloader.dataset.seed={val.seed}', *options
-    ]
-
-
 def load_results(path: str) -> Dict[tuple, dict]:
     """Finished runs of every flavour, from the results file."""
     if not osp.exists(path):
@@ -259,18 +125,19 @@ def load_results(path: str) -> Dict[tuple, dict]:
 
 def result_key(r: dict) -> tuple:
     return (r['flavour'], r['key'], r['shots'], r['iters'], r['episodes'],
-            r['lr'])
+            r['lr'], r.get('split', 0), r.get('seed', 0))
 
 
 def trained_checkpoint(results: Dict[tuple, dict], flavour: str, key: str,
-                       shots: int, iters: int,
-                       lr: float = CONFIG_LR) -> Optional[dict]:
+                       shots: int, iters: int, lr: float = CONFIG_LR,
+                       split: int = 0, seed: int = 0) -> Optional[dict]:
     """A finished run of the same model and budget (tested on another
     number of episodes) whose checkpoint still exists."""
     for r in results.values():
-        if (r['flavour'], r['key'], r['shots'], r['iters'],
-                r['lr']) == (flavour, key, shots, iters, lr) and osp.exists(
-                    r['checkpoint']):
+        if (r['flavour'], r['key'], r['shots'], r['iters'], r['lr'],
+                r.get('split', 0), r.get('seed', 0)) == (
+                    flavour, key, shots, iters, lr, split,
+                    seed) and osp.exists(r['checkpoint']):
             return r
     return None
 
@@ -284,13 +151,16 @@ def chosen(candidates: List[dict]) -> Optional[dict]:
     return best_on_val(candidates)
 
 
-def source_lr(args, results: Dict[tuple, dict], shots: int) -> float:
-    """The learning rate chosen on val for ``LR_SOURCE`` (read from disk
-    too: another process may have run it)."""
+def source_lr(args, results: Dict[tuple, dict], shots: int,
+              split: int = 0) -> float:
+    """The learning rate chosen on val for ``LR_SOURCE`` on class split
+    ``split`` at the first seed (read from disk too: another process may
+    have run it)."""
     merged = {**load_results(args.results), **results}
     cands = [
         merged.get((args.flavour, LR_SOURCE, shots, args.iters,
-                    args.episodes, lr)) for lr in args.lrs
+                    args.episodes, lr, split, args.seeds[0]))
+        for lr in args.lrs
     ]
     best = chosen([c for c in cands if c is not None]) if all(cands) \
         else None
@@ -298,7 +168,8 @@ def source_lr(args, results: Dict[tuple, dict], shots: int) -> float:
         sys.exit(f'error: the ablations and the other MA-FSAR matchers '
                  f'train at the learning rate chosen on val for '
                  f'{LR_SOURCE}, which is not finished for {args.flavour} '
-                 f'{shots}-shot; run --methods {LR_SOURCE} first')
+                 f'{shots}-shot split {split}; run --methods {LR_SOURCE} '
+                 'first')
     return best['lr']
 
 
@@ -341,40 +212,54 @@ def score_on_val(args, row: dict) -> dict:
                 configured=sweep['configured'], rows=sweep['rows'], cmd=cmd)
 
 
+def run_options(args, split: int = 0, seed: int = 0) -> tuple:
+    """The flavour's data root, the class split and the seed as
+    ``--cfg-options``, then ``args.cfg_options``."""
+    data_root = FLAVOURS[args.flavour][1]
+    default = FLAVOURS['temporal' if args.flavour in SPLIT_FLAVOURS else
+                       'spatial'][1]
+    return tuple(
+        (data_root_options(data_root) if data_root != default else []) +
+        split_options(split) + seed_options(seed) + list(args.cfg_options))
+
+
 def candidate(args, key: str, shots: int, lr: float,
-              results: Dict[tuple, dict]) -> dict:
-    """Train (or reuse) one row at one learning rate and score it on
-    val."""
+              results: Dict[tuple, dict], split: int = 0,
+              seed: int = 0) -> dict:
+    """Train (or reuse) one row at one learning rate, class split and seed
+    and score it on val."""
     label, template, options, _ = METHODS[key]
-    options = tuple(options) + tuple(args.cfg_options)
+    options = tuple(options) + run_options(args, split, seed)
     if lr != CONFIG_LR:
         options += (f'optim_wrapper.optimizer.lr={lr:g}', )
-    rkey = (args.flavour, key, shots, args.iters, args.episodes, lr)
+    rkey = (args.flavour, key, shots, args.iters, args.episodes, lr, split,
+            seed)
     row = None if args.force else results.get(rkey)
     stamp = time.strftime('%H:%M:%S')
     if row is None:
         done = None if args.force else trained_checkpoint(
-            results, args.flavour, key, shots, args.iters, lr)
+            results, args.flavour, key, shots, args.iters, lr, split, seed)
         row = dict(flavour=args.flavour, key=key, label=label, shots=shots,
-                   lr=lr, config=template.format(
+                   lr=lr, split=split, seed=seed, config=template.format(
                        k=shots, data=FLAVOURS[args.flavour][0]),
                    options=list(options), iters=args.iters,
                    episodes=args.episodes, threads=args.threads)
+        what = f'{label}, {shots}-shot, split {split}, seed {seed}, lr {lr:g}'
         if done is not None:
-            print(f'[{stamp}] reuse {label}, {shots}-shot, lr {lr:g}',
-                  flush=True)
+            print(f'[{stamp}] reuse {what}', flush=True)
             row.update({k: done[k] for k in (
                 'work_dir', 'checkpoint', 'train_cmd', 'train_minutes',
                 'val') if k in done})
         else:
             name = f'{key}_5w{shots}s_{args.iters}it' + (
-                f'_lr{lr:g}' if lr != CONFIG_LR else '')
+                f'_lr{lr:g}' if lr != CONFIG_LR else '') + (
+                    f'_split{split}' if split else '') + (
+                        f'_seed{seed}' if seed else '')
             row['work_dir'] = osp.join(args.work_dir, args.flavour, name)
             os.makedirs(row['work_dir'], exist_ok=True)
             row['train_cmd'] = train_command(row['config'], row['work_dir'],
                                              args.iters, options)
-            print(f'[{stamp}] train {label}, {shots}-shot, lr {lr:g}',
-                  flush=True)
+            print(f'[{stamp}] train {what}', flush=True)
             start = time.time()
             run(row['train_cmd'], osp.join(row['work_dir'], 'commands.log'),
                 args.threads)
@@ -409,15 +294,43 @@ def test_row(args, row: dict, partner: Dict[str, str]) -> None:
           (f", text only {text['acc']:.2f} %" if text else ''), flush=True)
 
 
+def run_row(args, key: str, shots: int, split: int,
+            results: Dict[tuple, dict], keep, partner: Dict[str, str]
+            ) -> None:
+    """One method on one class split: its learning rate chosen on val at
+    the first seed, the best candidate tested; the other seeds trained at
+    that rate and tested (each with its text weight chosen on val)."""
+    lrs = args.lrs if key in LR_ON_VAL else [
+        source_lr(args, results, shots, split)]
+    cands = []
+    for lr in lrs:
+        row = candidate(args, key, shots, lr, results, split, args.seeds[0])
+        keep(row)
+        cands.append(row)
+    best = chosen(cands)
+    for seed in args.seeds:
+        row = best if seed == args.seeds[0] else candidate(
+            args, key, shots, best['lr'], results, split, seed)
+        if 'acc' not in row:
+            print(f"    test at lr {row['lr']:g} (chosen on val), seed "
+                  f'{seed}', flush=True)
+            test_row(args, row, partner)
+        keep(row)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     os.chdir(ROOT)
     data_root = FLAVOURS[args.flavour][1]
-    if not osp.exists(osp.join(data_root, 'meta.json')):
-        subprocess.run([
-            sys.executable, 'tools/data/make_synthetic.py', '--flavour',
-            args.flavour, '--out', data_root
-        ], check=True)
+    if args.flavour not in SPLIT_FLAVOURS and args.splits != [0]:
+        sys.exit(f'error: --splits: the {args.flavour} flavour has one '
+                 f'class split (0); the temporal flavours '
+                 f'({", ".join(SPLIT_FLAVOURS)}) have 0, 1 and 2')
+    # makes the dataset, or only the other splits' lists if it exists
+    subprocess.run([
+        sys.executable, 'tools/data/make_synthetic.py',
+        *MAKE_ARGS[args.flavour], '--out', data_root
+    ], check=True)
     partner = load_pairs(data_root)
     results = load_results(args.results)
     findings = ''
@@ -453,19 +366,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if not args.table_only:
         for shots in args.shots:
             for key in methods:
-                lrs = args.lrs if key in LR_ON_VAL else [
-                    source_lr(args, results, shots)]
-                cands = []
-                for lr in lrs:
-                    row = candidate(args, key, shots, lr, results)
-                    keep(row)
-                    cands.append(row)
-                best = chosen(cands)
-                if 'acc' not in best:
-                    print(f"    chosen on val: lr {best['lr']:g}",
-                          flush=True)
-                    test_row(args, best, partner)
-                    keep(best)
+                for split in args.splits:
+                    run_row(args, key, shots, split, results, keep, partner)
     save()
 
 

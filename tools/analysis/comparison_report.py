@@ -154,9 +154,12 @@ CI; 50 % is blind to frame order). Train time is wall time on a shared
 """
 
 
-def _lr_cell(group: List[dict], best: dict, shared: str) -> str:
+def _lr_cell(group: List[dict], best: dict, shared: str,
+             first_seed: bool = True) -> str:
     """Val accuracy of every learning rate tried, the chosen one in bold;
-    or the rate taken from another row."""
+    or the rate taken from another row or from the first seed."""
+    if not first_seed:
+        return f"{best['lr']:g} (the first seed's)"
     if len(group) == 1 and shared:
         return f"{best['lr']:g} ({shared}'s)"
     return ', '.join(
@@ -168,7 +171,8 @@ def _row(r: dict, lr_cell: str) -> str:
     b = r['breakdown']
     text = r.get('text_only')
     alpha = r['val'].get('alpha')
-    return (f"| {r['label']} | {r['shots']} | {lr_cell} | "
+    return (f"| {r['label']} | {r['shots']} | "
+            f"{r.get('split', 0)} / {r.get('seed', 0)} | {lr_cell} | "
             f"{'-' if alpha is None else f'{alpha:g}'} | "
             f"{fmt(r['val']['acc'], r['val']['ci95'])} | "
             f"{fmt(r['acc'], r['ci95'])} | "
@@ -193,18 +197,64 @@ def chosen_rows(results: List[dict]) -> List[tuple]:
     groups = {}
     for r in results:
         groups.setdefault((r['flavour'], r['key'], r['shots'], r['iters'],
-                           r['episodes']), []).append(r)
+                           r['episodes'], r.get('split', 0),
+                           r.get('seed', 0)), []).append(r)
     out = {}
-    for (flavour, key, shots, iters, episodes), group in groups.items():
+    for (flavour, key, shots, iters, episodes, split,
+         seed), group in groups.items():
         if any('val' not in c for c in group):
             continue
         best = best_on_val(group)
         if 'acc' not in best:
             continue
-        model = (flavour, key, shots, iters)
+        model = (flavour, key, shots, iters, split, seed)
         if model not in out or episodes > out[model][1]['episodes']:
             out[model] = (sorted(group, key=lambda c: -c['lr']), best)
     return list(out.values())
+
+
+def spread_rows(rows: List[tuple]) -> List[dict]:
+    """Per method, flavour, shots and budget: the test accuracy of its
+    runs (one per class split and seed) as mean, standard deviation, range
+    and per-split means, and the means of text only and of order."""
+    groups = {}
+    for _, r in rows:
+        groups.setdefault((r['flavour'], r['key'], r['shots'], r['iters'],
+                           r['episodes']), []).append(r)
+    out = []
+    for (flavour, key, shots, iters, episodes), runs in groups.items():
+        accs = np.array([r['acc'] for r in runs])
+        splits = sorted({r.get('split', 0) for r in runs})
+        texts = [r['text_only']['acc'] for r in runs if r.get('text_only')]
+        orders = [r['breakdown']['order']['mean'] for r in runs]
+        out.append(dict(
+            flavour=flavour, key=key, label=runs[0]['label'], shots=shots,
+            iters=iters, episodes=episodes, runs=len(runs),
+            seeds=len({r.get('seed', 0) for r in runs}), mean=accs.mean(),
+            std=accs.std(ddof=1) if len(runs) > 1 else float('nan'),
+            min=accs.min(), max=accs.max(),
+            per_split={k: np.mean([r['acc'] for r in runs
+                                   if r.get('split', 0) == k])
+                       for k in splits},
+            text_only=np.mean(texts) if texts else None,
+            order=float(np.nanmean(orders))))
+    return out
+
+
+def _spread_table(spread: List[dict]) -> List[str]:
+    lines = [
+        '| method | shots | runs (splits x seeds) | test mean (%) | std | '
+        'min - max | mean per split (%) | text only mean (%) | order mean '
+        '(%) |', '|---|---|---|---|---|---|---|---|---|'
+    ]
+    for g in spread:
+        per = ', '.join(f'{k}: {v:.1f}' for k, v in g['per_split'].items())
+        lines.append(
+            f"| {g['label']} | {g['shots']} | {g['runs']} "
+            f"({len(g['per_split'])} x {g['seeds']}) | {g['mean']:.1f} | "
+            f"{fmt(g['std'])} | {g['min']:.1f} - {g['max']:.1f} | {per} | "
+            f"{fmt(g['text_only'])} | {fmt(g['order'])} |")
+    return lines + ['']
 
 
 def write_report(results: List[dict], out: str, method_order: List[str],
@@ -233,25 +283,40 @@ def write_report(results: List[dict], out: str, method_order: List[str],
                   '')
     rows = sorted(chosen_rows(results),
                   key=lambda g: (g[1]['iters'], g[1]['episodes'],
-                                 g[1]['shots'], order.get(g[1]['key'], 99)))
+                                 g[1]['shots'], order.get(g[1]['key'], 99),
+                                 g[1].get('split', 0), g[1].get('seed', 0)))
     lines = [_INTRO]
     for flavour, data_root in flavours.items():
         mine = [g for g in rows if g[1]['flavour'] == flavour]
         budgets = sorted({(r['iters'], r['episodes']) for _, r in mine})
         for iters, episodes in budgets:
+            here = [g for g in mine
+                    if (g[1]['iters'], g[1]['episodes']) == (iters, episodes)]
+            first_seed = {}
+            for _, r in here:
+                k = (r['key'], r['shots'], r.get('split', 0))
+                first_seed[k] = min(first_seed.get(k, 1 << 30),
+                                    r.get('seed', 0))
+            title = (f'## {flavour.capitalize()} flavour ({data_root}): '
+                     f'{iters} training episodes, {episodes} test episodes')
+            spread = spread_rows(here)
+            if any(g['runs'] > 1 for g in spread):
+                lines += [title + ': over class splits and seeds', ''
+                          ] + _spread_table(spread)
+                title += ': every run'
             lines += [
-                f'## {flavour.capitalize()} flavour ({data_root}): {iters} '
-                f'training episodes, {episodes} test episodes', '',
-                '| method | shots | learning rate: val (%) | text weight | '
-                'val (%) | test (%) | text only (%) | partner in episode '
-                '(%) | order (%) | train time |',
-                '|---|---|---|---|---|---|---|---|---|---|'
+                title, '',
+                '| method | shots | split / seed | learning rate: val (%) | '
+                'text weight | val (%) | test (%) | text only (%) | partner '
+                'in episode (%) | order (%) | train time |',
+                '|---|---|---|---|---|---|---|---|---|---|---|'
             ]
             lines += [
-                _row(r, _lr_cell(group, r, '' if r['key'] in lr_own
-                                 else source))
-                for group, r in mine
-                if (r['iters'], r['episodes']) == (iters, episodes)
+                _row(r, _lr_cell(
+                    group, r, '' if r['key'] in lr_own else source,
+                    r.get('seed', 0) == first_seed[(r['key'], r['shots'],
+                                                   r.get('split', 0))]))
+                for group, r in here
             ]
             lines.append('')
     if findings:
@@ -271,7 +336,8 @@ def write_report(results: List[dict], out: str, method_order: List[str],
             cmds.append(r['text_only']['cmd'])
         lines += [
             f"**{r['flavour']}: {r['label']}, 5-way {r['shots']}-shot, "
-            f"{r['iters']} training episodes**", '', '```bash'
+            f"{r['iters']} training episodes, split {r.get('split', 0)}, "
+            f"seed {r.get('seed', 0)}**", '', '```bash'
         ] + [env + shlex.join(c) for c in cmds] + ['```', '']
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as f:

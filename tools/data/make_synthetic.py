@@ -75,10 +75,16 @@ def parse_args(argv=None):
                         help='spatial: appearance and motion name a class; '
                         'temporal: only the motion does, SSv2-like '
                         '(default: spatial)')
+    parser.add_argument('--style', default='blobs',
+                        help='background family of the videos: blobs (the '
+                        'original look) or one of the tiny CLIP corpus '
+                        "families; 'checkers' is left out of its "
+                        'pretraining (an unseen look; default: blobs)')
     parser.add_argument('--out', default=None,
                         help='output directory (default: data/synthetic '
                         'for spatial, data/synthetic_temporal for '
-                        'temporal)')
+                        'temporal, with _STYLE appended for another '
+                        '--style)')
     parser.add_argument('--videos-per-class', type=int, default=20,
                         help='videos per class (default: 20)')
     parser.add_argument('--frames', type=int, default=16,
@@ -105,6 +111,8 @@ def main(argv=None):
     if args.out is None:
         args.out = ('data/synthetic' if args.flavour == 'spatial' else
                     'data/synthetic_temporal')
+        if args.style != 'blobs':
+            args.out += f'_{args.style}'
     synthetic = load_synthetic()
     if args.list_classes:
         print(synthetic.summarize_classes(flavour=args.flavour))
@@ -112,21 +120,26 @@ def main(argv=None):
     try:
         synthetic.check_settings(args.videos_per_class, args.frames,
                                  args.size)
+        synthetic.check_style(args.style)
     except ValueError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     if not args.force and synthetic.is_dataset_complete(args.out):
         print(f'{args.out} already holds a complete synthetic dataset; '
               'skipping (use --force to regenerate).')
+        meta = synthetic.load_meta(args.out)
         if not synthetic.dataset_matches(args.out, args.videos_per_class,
                                          args.frames, args.size, args.seed,
-                                         args.flavour):
-            meta = synthetic.load_meta(args.out)
+                                         args.flavour, args.style):
             print('note: it was generated with different settings '
                   f"(flavour={meta.get('flavour', 'spatial')}, "
+                  f"style={meta.get('style', 'blobs')}, "
                   f"videos_per_class={meta['videos_per_class']}, "
                   f"frames={meta['num_frames']}, size={meta['size']}, "
                   f"seed={meta['seed']}).")
+        # the other class splits' lists (cheap; older datasets lack them)
+        synthetic.generate.write_class_split_lists(
+            args.out, meta.get('flavour', 'spatial'))
         return 0
     # Clear what a forced or interrupted earlier run left behind.
     synthetic.remove_dataset(args.out)
@@ -144,10 +157,11 @@ def main(argv=None):
             seed=args.seed,
             workers=args.workers,
             flavour=args.flavour,
-            progress=lambda n: bar.advance(task, n))
-    print(f"wrote {summary['num_videos']} {args.flavour} videos of "
-          f"{summary['num_classes']} classes to {args.out} in "
-          f'{time.time() - start:.1f} s')
+            progress=lambda n: bar.advance(task, n),
+            style=args.style)
+    print(f"wrote {summary['num_videos']} {args.flavour} videos "
+          f"({args.style} backgrounds) of {summary['num_classes']} classes "
+          f'to {args.out} in {time.time() - start:.1f} s')
     for split in ('train', 'val', 'test'):
         print(f"  {split}: {summary['classes_per_split'][split]} classes, "
               f"{summary['videos_per_split'][split]} videos, "

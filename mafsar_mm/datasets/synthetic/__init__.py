@@ -9,22 +9,25 @@ loads it by path).
 from . import generate
 from .classes import (CLASS_TABLE, FLAVOURS, PAIRED_MOTIONS, SINGLE_MOTIONS,
                       SPLITS, TEMPORAL_PAIRED, TEMPORAL_SINGLE,
-                      TEMPORAL_TABLE, get_class_specs, get_temporal_pairs,
-                      video_rng)
+                      TEMPORAL_CLASS_SPLITS, TEMPORAL_TABLE, get_class_specs,
+                      get_temporal_pairs, temporal_class_split, video_rng)
 from .drawing import COLOURS, FPS, SHAPES, write_video
 from .generate import (META_VERSION, check_settings, dataset_matches,
                        is_dataset_complete, load_meta, make_synthetic_dataset,
                        remove_dataset, summarize_classes, video_name)
 from .motions import motion_trajectory
 from .render import render_frames
+from .styles import HELD_OUT_STYLES, STYLE_FAMILIES, check_style
 from .temporal_motions import temporal_trajectory
 
 __all__ = [
     'generate', 'CLASS_TABLE', 'FLAVOURS', 'PAIRED_MOTIONS',
     'SINGLE_MOTIONS', 'SPLITS', 'TEMPORAL_PAIRED', 'TEMPORAL_SINGLE',
-    'TEMPORAL_TABLE', 'get_class_specs', 'get_temporal_pairs', 'video_rng',
+    'TEMPORAL_TABLE', 'TEMPORAL_CLASS_SPLITS', 'get_class_specs',
+    'get_temporal_pairs', 'temporal_class_split', 'video_rng',
     'COLOURS', 'FPS', 'SHAPES', 'write_video', 'META_VERSION',
     'check_settings', 'dataset_matches', 'is_dataset_complete', 'load_meta',
     'make_synthetic_dataset', 'remove_dataset', 'summarize_classes',
-    'video_name', 'motion_trajectory', 'render_frames', 'temporal_trajectory'
+    'video_name', 'motion_trajectory', 'render_frames', 'temporal_trajectory',
+    'HELD_OUT_STYLES', 'STYLE_FAMILIES', 'check_style'
 ]

@@ -15,7 +15,7 @@ test 10 (10 / 4 / 4 pairs), its val split built like its test split so
 that it can rank methods (a 6-class val split with 2 pairs puts both
 members of a pair in almost every 5-way episode).
 """
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -134,6 +134,49 @@ TEMPORAL_TABLE = (
     ('test', 'vertical'), ('test', 'rotate'), ('test', 'together'),
     ('test', 'brighten'), ('test', 'nod'), ('test', 'swing'),
 )
+
+
+#: Class splits of the temporal flavour for conclusions that do not rest
+#: on one split: split 0 is :data:`TEMPORAL_TABLE`; splits 1 and 2 rotate
+#: which motions are val and test, each built like split 0's (a path, a
+#: turn or spiral, a two-object motion, a change of appearance or an
+#: occlusion; two single motions), so that every turn and every two-object
+#: motion is tested in one split. Both classes of a pair are always in one
+#: split. Motions not named are train.
+TEMPORAL_CLASS_SPLITS = (
+    None,  # TEMPORAL_TABLE
+    dict(val=('fall', 'rotate', 'together', 'scale', 'shake', 'pulse'),
+         test=('horizontal', 'orbit', 'cover', 'fade', 'bounce',
+               'wobble')),
+    dict(val=('arc', 'orbit', 'cover', 'brighten', 'nod', 'bounce'),
+         test=('diagonal', 'spiral', 'approach', 'stretch', 'blink',
+               'jitter')),
+)
+
+
+def temporal_class_split(index: int) -> Dict[str, str]:
+    """Motion -> split (``'train'``, ``'val'`` or ``'test'``) of one of
+    :data:`TEMPORAL_CLASS_SPLITS`.
+
+    Args:
+        index (int): Split index.
+
+    Returns:
+        dict[str, str]: The split of every temporal motion.
+
+    Raises:
+        ValueError: If ``index`` is out of range.
+    """
+    if not 0 <= index < len(TEMPORAL_CLASS_SPLITS):
+        raise ValueError(f'class split {index} does not exist; choose one '
+                         f'of 0..{len(TEMPORAL_CLASS_SPLITS) - 1}')
+    table = dict((motion, split) for split, motion in TEMPORAL_TABLE)
+    rotation = TEMPORAL_CLASS_SPLITS[index]
+    if rotation is None:
+        return table
+    return {motion: next((s for s, ms in rotation.items() if motion in ms),
+                         'train')
+            for motion in table}
 
 
 def object_phrase(shape: str, colour: str) -> str:

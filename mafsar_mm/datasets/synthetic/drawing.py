@@ -22,6 +22,11 @@ COLOURS = {
 
 SHAPES = ('circle', 'square', 'triangle', 'star', 'diamond')
 
+#: shapes of the tiny CLIP's pretraining stills only (the videos keep
+#: :data:`SHAPES`, so their frames are unchanged)
+EXTRA_SHAPES = ('hexagon', 'cross', 'arrow', 'heart', 'crescent')
+ALL_SHAPES = SHAPES + EXTRA_SHAPES
+
 
 def shape_points(shape: str) -> np.ndarray:
     """Outline of a shape with circumradius 1, centred at the origin."""
@@ -40,7 +45,31 @@ def shape_points(shape: str) -> np.ndarray:
         return np.stack([rad * np.cos(ang), rad * np.sin(ang)], 1)
     if shape == 'diamond':
         return np.array([[0, -1], [0.62, 0], [0, 1], [-0.62, 0]])
-    raise ValueError(f'unknown shape {shape!r}; supported: {SHAPES}')
+    if shape == 'hexagon':
+        ang = np.arange(6) * np.pi / 3
+        return np.stack([np.cos(ang), np.sin(ang)], 1)
+    if shape == 'cross':
+        a, b = 0.3, 0.95
+        return np.array([[-a, -b], [a, -b], [a, -a], [b, -a], [b, a],
+                         [a, a], [a, b], [-a, b], [-a, a], [-b, a],
+                         [-b, -a], [-a, -a]])
+    if shape == 'arrow':
+        return np.array([[1, 0], [0.1, -0.75], [0.1, -0.3], [-1, -0.3],
+                         [-1, 0.3], [0.1, 0.3], [0.1, 0.75]])
+    if shape == 'heart':
+        t = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+        x = 16 * np.sin(t)**3
+        y = -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) -
+              np.cos(4 * t))
+        return np.stack([x, y + 2.5], 1) / 17
+    if shape == 'crescent':
+        outer = np.linspace(-0.4 * np.pi, 1.4 * np.pi, 32) + np.pi / 2
+        inner = outer[::-1]
+        ring = np.stack([np.cos(outer), np.sin(outer)], 1)
+        cut = np.stack([0.75 * np.cos(inner) + 0.1,
+                        0.75 * np.sin(inner) - 0.3], 1)
+        return np.concatenate([ring, cut])
+    raise ValueError(f'unknown shape {shape!r}; supported: {ALL_SHAPES}')
 
 
 def draw_mask(mask: np.ndarray, shape: str, x: float, y: float,

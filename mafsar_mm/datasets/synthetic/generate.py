@@ -23,10 +23,12 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import cv2
 
-from .classes import (SPLITS, check_flavour, get_class_specs,
-                      get_temporal_pairs, slug, video_rng)
+from .classes import (SPLITS, TEMPORAL_CLASS_SPLITS, check_flavour,
+                      get_class_specs, get_temporal_pairs, slug,
+                      temporal_class_split, video_rng)
 from .drawing import FPS, write_video
 from .render import render_frames
+from .styles import check_style
 
 # 2: the temporal flavour's val split has 10 classes (was 6)
 META_VERSION = 2
@@ -74,7 +76,8 @@ def _worker_main() -> None:
     print one line per finished video."""
     cv2.setNumThreads(1)
     job = json.load(sys.stdin)
-    specs = get_class_specs(job['flavour'])
+    specs = [dict(spec, style=job['style'])
+             for spec in get_class_specs(job['flavour'])]
     for label, index in job['tasks']:
         _make_one(job['out_dir'], specs[label], index, job['seed'],
                   job['num_frames'], job['size'])
@@ -125,9 +128,10 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _settings(videos_per_class: int, num_frames: int, size: int,
-              seed: int, flavour: str) -> dict:
+              seed: int, flavour: str, style: str = 'blobs') -> dict:
     return dict(seed=seed, videos_per_class=videos_per_class,
-                num_frames=num_frames, size=size, fps=FPS, flavour=flavour)
+                num_frames=num_frames, size=size, fps=FPS, flavour=flavour,
+                style=style)
 
 
 def load_meta(out_dir: str) -> Optional[dict]:
@@ -182,7 +186,8 @@ def is_dataset_complete(out_dir: str) -> bool:
 
 def dataset_matches(out_dir: str, videos_per_class: int = 20,
                     num_frames: int = 16, size: int = 96,
-                    seed: int = 0, flavour: str = 'spatial') -> bool:
+                    seed: int = 0, flavour: str = 'spatial',
+                    style: str = 'blobs') -> bool:
     """Whether a complete dataset in ``out_dir`` has the given settings.
 
     Args:
@@ -193,6 +198,7 @@ def dataset_matches(out_dir: str, videos_per_class: int = 20,
         seed (int): Dataset seed. Defaults to 0.
         flavour (str): ``'spatial'`` or ``'temporal'``. Defaults to
             ``'spatial'``.
+        style (str): Background family. Defaults to ``'blobs'``.
 
     Returns:
         bool: True if complete and generated with these settings.
@@ -201,7 +207,9 @@ def dataset_matches(out_dir: str, videos_per_class: int = 20,
         return False
     meta = dict(load_meta(out_dir))
     meta.setdefault('flavour', 'spatial')  # datasets made before flavours
-    wanted = _settings(videos_per_class, num_frames, size, seed, flavour)
+    meta.setdefault('style', 'blobs')  # datasets made before styles
+    wanted = _settings(videos_per_class, num_frames, size, seed, flavour,
+                       style)
     return all(meta.get(k) == v for k, v in wanted.items())
 
 
@@ -236,8 +244,8 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
                            num_frames: int = 16, size: int = 96,
                            seed: int = 0, workers: int = 2,
                            flavour: str = 'spatial',
-                           progress: Optional[Callable[[int], None]] = None
-                           ) -> dict:
+                           progress: Optional[Callable[[int], None]] = None,
+                           style: str = 'blobs') -> dict:
     """Generate a synthetic few-shot dataset into ``out_dir``.
 
     Existing files of the same names are overwritten. ``meta.json`` is
@@ -259,6 +267,10 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
         progress (Callable[[int], None], optional): Called with the number
             of videos just finished, e.g. to advance a progress bar.
             Defaults to None.
+        style (str): Background family of the videos
+            (:data:`.styles.STYLE_FAMILIES`). Defaults to ``'blobs'`` (the
+            original look); ``'checkers'`` is a family the tiny CLIP's
+            pretraining never shows.
 
     Returns:
         dict: Summary with ``out_dir``, ``flavour``, ``num_classes``,
@@ -267,8 +279,9 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
     """
     check_settings(videos_per_class, num_frames, size)
     check_flavour(flavour)
+    check_style(style)
     progress = progress or (lambda n: None)
-    specs = get_class_specs(flavour)
+    specs = [dict(spec, style=style) for spec in get_class_specs(flavour)]
     pairs = get_temporal_pairs(specs)
     os.makedirs(osp.join(out_dir, 'videos'), exist_ok=True)
     meta_path = osp.join(out_dir, 'meta.json')
@@ -279,7 +292,7 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
              for i in range(videos_per_class)]
     if workers > 1:
         job = dict(seed=seed, num_frames=num_frames, size=size,
-                   flavour=flavour)
+                   flavour=flavour, style=style)
         _run_workers(out_dir, tasks, job, min(workers, len(tasks)),
                      progress)
     else:
@@ -297,6 +310,7 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
     for split in SPLITS:
         _write_text(osp.join(out_dir, f'{split}.txt'),
                     ''.join(by_split[split]))
+    write_class_split_lists(out_dir, flavour)
 
     split_labels = {split: [s['label'] for s in specs if s['split'] == split]
                     for split in SPLITS}
@@ -313,7 +327,8 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
         })
     meta = dict(
         version=META_VERSION,
-        **_settings(videos_per_class, num_frames, size, seed, flavour),
+        **_settings(videos_per_class, num_frames, size, seed, flavour,
+                    style),
         num_classes=len(specs),
         num_videos=len(tasks),
         splits=split_labels,
@@ -326,6 +341,45 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
     )
     _write_text(meta_path, json.dumps(meta, indent=2) + '\n')
     return summary
+
+
+def write_class_split_lists(out_dir: str, flavour: str) -> List[str]:
+    """Write the lists of the temporal flavour's other class splits.
+
+    Split ``k >= 1`` of :data:`.classes.TEMPORAL_CLASS_SPLITS` gets
+    ``split{k}/{train,val,test}.txt`` next to the split-0 lists, with the
+    same videos and labels (a class only changes split), so configs select
+    it with ``ann_file='split1/train.txt'``. Made from the split-0 lists, so
+    it also serves datasets generated before the splits existed.
+
+    Args:
+        out_dir (str): A complete dataset directory.
+        flavour (str): Its flavour; the spatial flavour has one split.
+
+    Returns:
+        list[str]: The folders written (empty for the spatial flavour).
+    """
+    if flavour != 'temporal':
+        return []
+    specs = get_class_specs(flavour)
+    lines = []
+    for split in SPLITS:
+        with open(osp.join(out_dir, f'{split}.txt'), encoding='utf-8') as f:
+            lines += [line for line in f if line.strip()]
+    written = []
+    for k in range(1, len(TEMPORAL_CLASS_SPLITS)):
+        of_motion = temporal_class_split(k)
+        by_split = {split: [] for split in SPLITS}
+        for line in lines:
+            motion = specs[int(line.rsplit(maxsplit=1)[1])]['motion']
+            by_split[of_motion[motion]].append(line)
+        folder = osp.join(out_dir, f'split{k}')
+        os.makedirs(folder, exist_ok=True)
+        for split in SPLITS:
+            _write_text(osp.join(folder, f'{split}.txt'),
+                        ''.join(by_split[split]))
+        written.append(folder)
+    return written
 
 
 def remove_dataset(out_dir: str) -> None:

@@ -1,8 +1,9 @@
 """Render the frames of one synthetic video of a class."""
 import numpy as np
 
-from .drawing import COLOURS, background, blend, draw_mask, noisy_uint8
+from .drawing import COLOURS, blend, draw_mask, noisy_uint8
 from .motions import motion_trajectory
+from .styles import style_background
 from .temporal_motions import render_temporal_frames
 
 
@@ -11,7 +12,7 @@ def _render_spatial_frames(spec: dict, rng: np.random.Generator,
     """A video of a spatial-flavour class: its shape and colour do its
     motion."""
     state = motion_trajectory(spec['motion'], rng, num_frames, size)
-    scene = background(rng, size)
+    scene = style_background(rng, spec.get('style', 'blobs'), size)
     colour = np.clip(np.array(COLOURS[spec['colour']], np.float32) +
                      rng.uniform(-20, 20, size=3), 0, 255)
     noise = rng.uniform(1, 4)

@@ -1,26 +1,29 @@
 """Captioned still frames for pretraining a tiny CLIP.
 
-Each still is one frame drawn with the same primitives as the synthetic
-videos (shapes, colours, backgrounds, noise), and a caption of what is
-visible in it: objects, colours, shapes, sizes, positions, counts and the
-background. There is no motion and nothing is taken from a video of any
-class, so a CLIP pretrained on these knows what things look like but not
-how they move, like a CLIP pretrained on web images.
+Each still is one frame drawn with the primitives of the synthetic videos
+on a background of one of many style families (:mod:`.styles`: flat,
+gradients, textures at several scales, noise, stripes, blurred clutter,
+the videos' blobs), with 10 shapes (:data:`.drawing.ALL_SHAPES`) at random
+sizes and rotations, colour jitter, one to three objects, relations and
+partial occlusion, and a caption of what is visible: shape, colour, size,
+position, count and relation. There is no motion and nothing is taken from
+a video of any class, so a CLIP pretrained on these knows what things look
+like but not how they move. Style families in
+:data:`.styles.HELD_OUT_STYLES` are left out of pretraining and used to
+measure it.
 """
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .classes import object_phrase
-from .drawing import (COLOURS, SHAPES, background, blend, draw_mask,
-                      noisy_uint8)
+from .drawing import ALL_SHAPES, COLOURS, blend, draw_mask, noisy_uint8
+from .styles import TRAIN_STYLES, style_background
 
 _COLOUR_NAMES = tuple(COLOURS)
 _NUMBERS = {2: 'two', 3: 'three'}
-_PLURALS = {
-    'circle': 'circles', 'square': 'squares', 'triangle': 'triangles',
-    'star': 'stars', 'diamond': 'diamonds'
-}
+_PLURALS = {s: s + ('es' if s.endswith('ss') else 's') for s in ALL_SHAPES}
+#: size word -> radius range as a fraction of the image side
+_SIZES = {'small': (0.1, 0.14), 'medium': (0.15, 0.2), 'large': (0.21, 0.3)}
 
 
 def _position_phrase(x: float, y: float, size: int) -> str:
@@ -40,129 +43,142 @@ def _with_article(words: str) -> str:
     return ('an ' if words[0] in 'aeiou' else 'a ') + words
 
 
-def _draw_object(rng: np.random.Generator, size: int,
-                 taken: List[Tuple[float, float, float]], shape: str,
-                 colour: str, big: bool) -> dict:
-    """Choose a free place and the looks of one object."""
-    radius = size * (rng.uniform(0.15, 0.21) if big else
-                     rng.uniform(0.07, 0.1))
-    for _ in range(20):
-        x = rng.uniform(radius + 1, size - radius - 1)
-        y = rng.uniform(radius + 1, size - radius - 1)
-        if all(np.hypot(x - a, y - b) > radius + r + 2 for a, b, r in taken):
-            break
-    taken.append((x, y, radius))
-    look = rng.random()
-    obj = dict(shape=shape, colour=colour, x=x, y=y, radius=radius,
-               angle=rng.uniform(0, 2 * np.pi), alpha=1.0, stretch=1.0,
-               shade=1.0, modifier=None)
-    if look < 0.08:
-        obj.update(alpha=rng.uniform(0.35, 0.55), modifier='faint')
-    elif look < 0.16:
-        obj.update(shade=rng.uniform(0.3, 0.45), modifier='dark')
-    elif look < 0.24:
-        obj.update(stretch=rng.uniform(2.0, 3.0), angle=0.0,
-                   modifier='wide')
-    elif look < 0.32:
-        obj.update(stretch=rng.uniform(0.33, 0.5), angle=0.0,
-                   modifier='tall')
-    return obj
+def _object(rng: np.random.Generator, size: int, shape: str, colour: str,
+            size_word: str, near: dict = None) -> dict:
+    """Place one object (overlapping ``near`` if given)."""
+    lo, hi = _SIZES[size_word]
+    radius = size * rng.uniform(lo, hi)
+    if near is None:
+        x = rng.uniform(radius * 0.8, size - radius * 0.8)
+        y = rng.uniform(radius * 0.8, size - radius * 0.8)
+    else:  # partly in front of ``near``
+        ang = rng.uniform(0, 2 * np.pi)
+        dist = 0.75 * (radius + near['radius'])
+        x = float(np.clip(near['x'] + dist * np.cos(ang), radius,
+                          size - radius))
+        y = float(np.clip(near['y'] + dist * np.sin(ang), radius,
+                          size - radius))
+    rgb = np.clip(np.array(COLOURS[colour], np.float32) +
+                  rng.uniform(-30, 30, size=3), 0, 255)
+    rgb = np.clip(rgb * rng.uniform(0.75, 1.1), 0, 255)
+    return dict(shape=shape, colour=colour, size=size_word, x=x, y=y,
+                radius=radius, angle=rng.uniform(0, 2 * np.pi), rgb=rgb)
 
 
-def _describe(obj: dict, rng: np.random.Generator, size: int) -> str:
-    """A noun phrase for one object, some attributes randomly left out."""
-    words = [obj['colour'], obj['shape']]
-    if obj['modifier'] and rng.random() < 0.8:
-        words.insert(0, obj['modifier'])
+def _phrase(obj: dict, rng: np.random.Generator, size: int,
+            position: bool = True) -> str:
+    """A noun phrase for one object, some attributes randomly left out
+    (the shape almost always named)."""
+    words = [obj['shape']] if rng.random() < 0.95 else ['shape']
+    if rng.random() < 0.85:
+        words.insert(0, obj['colour'])
     if rng.random() < 0.5:
-        words.insert(0, 'large' if obj['radius'] > 0.12 * size else 'small')
+        words.insert(0, obj['size'])
     phrase = _with_article(' '.join(words))
-    if rng.random() < 0.5:
+    if position and rng.random() < 0.4:
         phrase += ' ' + _position_phrase(obj['x'], obj['y'], size)
     return phrase
 
 
-def render_still(rng: np.random.Generator,
-                 size: int = 72) -> Tuple[np.ndarray, str]:
+def _relation(a: dict, b: dict) -> str:
+    dx, dy = b['x'] - a['x'], b['y'] - a['y']
+    if abs(dx) > abs(dy):
+        return 'to the left of' if dx > 0 else 'to the right of'
+    return 'above' if dy > 0 else 'below'
+
+
+def render_still(rng: np.random.Generator, size: int = 72,
+                 styles: Sequence[str] = TRAIN_STYLES,
+                 single: bool = False) -> Tuple[np.ndarray, str, dict]:
     """Render one captioned still frame.
 
     Args:
         rng (np.random.Generator): Random generator.
         size (int): Image side in pixels. Defaults to 72.
+        styles (Sequence[str]): Background families to draw from.
+            Defaults to :data:`.styles.TRAIN_STYLES`.
+        single (bool): Only one object (the naming metrics). Defaults to
+            False.
 
     Returns:
-        tuple[np.ndarray, str]: uint8 ``[size, size, 3]`` BGR image and its
-        caption, e.g. ``'a large red circle at the top left'``.
+        tuple[np.ndarray, str, dict]: uint8 ``[size, size, 3]`` BGR image,
+        its caption (e.g. ``'a large red heart at the top left'``) and the
+        truth (``style``, ``count``, and ``shape``/``colour`` of the first
+        object).
     """
-    scene = background(rng, size)
-    kind = rng.random()
-    taken = []
-    if kind < 0.55:  # one object
-        objs = [_draw_object(rng, size, taken, rng.choice(SHAPES),
-                             rng.choice(_COLOUR_NAMES), rng.random() < 0.5)]
-        caption = _describe(objs[0], rng, size)
-    elif kind < 0.8:  # two different objects
-        shapes = rng.choice(SHAPES, 2)
+    style = styles[int(rng.integers(len(styles)))]
+    scene = style_background(rng, style, size)
+    kind = 0.0 if single else rng.random()
+    sizes = tuple(_SIZES)
+
+    def pick(seq):
+        return seq[int(rng.integers(len(seq)))]
+
+    if kind < 0.5:  # one object
+        objs = [_object(rng, size, pick(ALL_SHAPES), pick(_COLOUR_NAMES),
+                        pick(sizes))]
+        caption = _phrase(objs[0], rng, size)
+    elif kind < 0.8:  # two objects: a relation or an occlusion
+        shapes = rng.choice(ALL_SHAPES, 2)
         colours = rng.choice(_COLOUR_NAMES, 2, replace=False)
-        objs = [
-            _draw_object(rng, size, taken, s, c, rng.random() < 0.4)
-            for s, c in zip(shapes, colours)
-        ]
-        for obj in objs:  # the caption names no per-object modifiers
-            obj.update(alpha=1.0, shade=1.0, stretch=1.0, modifier=None)
-        a, b = (object_phrase(o['shape'], o['colour']) for o in objs)
-        dx, dy = objs[1]['x'] - objs[0]['x'], objs[1]['y'] - objs[0]['y']
-        if rng.random() < 0.5 and max(abs(dx), abs(dy)) > 0.2 * size:
-            if abs(dx) > abs(dy):
-                rel = 'to the left of' if dx > 0 else 'to the right of'
-            else:
-                rel = 'above' if dy > 0 else 'below'
-            caption = f'{a} {rel} {b}'
+        a = _object(rng, size, shapes[0], colours[0], pick(sizes[:2]))
+        if rng.random() < 0.3:
+            b = _object(rng, size, shapes[1], colours[1], pick(sizes[:2]),
+                        near=a)
+            caption = (f'{_phrase(b, rng, size, False)} in front of '
+                       f'{_phrase(a, rng, size, False)}')
         else:
-            caption = f'{a} and {b}'
+            b = _object(rng, size, shapes[1], colours[1], pick(sizes[:2]))
+            if max(abs(b['x'] - a['x']), abs(b['y'] - a['y'])) > 0.2 * size:
+                caption = (f'{_phrase(a, rng, size, False)} {_relation(a, b)}'
+                           f' {_phrase(b, rng, size, False)}')
+            else:
+                caption = (f'{_phrase(a, rng, size, False)} and '
+                           f'{_phrase(b, rng, size, False)}')
+        objs = [a, b]
     else:  # two or three of the same
         count = int(rng.integers(2, 4))
-        shape, colour = rng.choice(SHAPES), rng.choice(_COLOUR_NAMES)
-        objs = [
-            _draw_object(rng, size, taken, shape, colour, False)
-            for _ in range(count)
-        ]
-        for obj in objs:  # the caption names no per-object modifiers
-            obj.update(alpha=1.0, shade=1.0, stretch=1.0, modifier=None)
+        shape, colour = pick(ALL_SHAPES), pick(_COLOUR_NAMES)
+        objs = [_object(rng, size, shape, colour, 'small')
+                for _ in range(count)]
         caption = f'{_NUMBERS[count]} {colour} {_PLURALS[shape]}'
+    if rng.random() < 0.2:
+        caption = 'a photo of ' + caption
     mask = np.zeros((size, size), np.uint8)
     frame = scene
     for obj in objs:
         mask[:] = 0
         draw_mask(mask, obj['shape'], obj['x'], obj['y'], obj['radius'],
-                  obj['angle'], obj['stretch'])
-        colour = np.clip(
-            np.array(COLOURS[obj['colour']], np.float32) +
-            rng.uniform(-20, 20, size=3), 0, 255) * obj['shade']
-        frame = blend(frame, mask, colour, obj['alpha'])
-    if rng.random() < 0.25:
-        tone = 'dark' if scene.mean() < 75 else 'grey'
-        caption += f' on a {tone} background'
-    return noisy_uint8(frame, rng, rng.uniform(1, 4)), caption
+                  obj['angle'])
+        frame = blend(frame, mask, obj['rgb'])
+    truth = dict(style=style, count=len(objs), shape=objs[0]['shape'],
+                 colour=objs[0]['colour'])
+    return noisy_uint8(frame, rng, rng.uniform(1, 4)), caption, truth
 
 
-def render_stills(num: int, seed: int = 0,
-                  size: int = 72) -> Tuple[np.ndarray, List[str]]:
+def render_stills(num: int, seed: int = 0, size: int = 72,
+                  styles: Sequence[str] = TRAIN_STYLES,
+                  single: bool = False
+                  ) -> Tuple[np.ndarray, List[str], List[dict]]:
     """Render ``num`` captioned stills, deterministically for ``seed``.
 
     Args:
         num (int): Number of stills.
         seed (int): Seed. Defaults to 0.
         size (int): Image side in pixels. Defaults to 72.
+        styles (Sequence[str]): Background families. Defaults to
+            :data:`.styles.TRAIN_STYLES`.
+        single (bool): One object per still. Defaults to False.
 
     Returns:
-        tuple[np.ndarray, list[str]]: uint8 ``[num, size, size, 3]`` BGR
-        images and their captions.
+        tuple[np.ndarray, list[str], list[dict]]: uint8
+        ``[num, size, size, 3]`` BGR images, their captions and truths.
     """
     images = np.empty((num, size, size, 3), np.uint8)
-    captions = []
+    captions, truths = [], []
     for i in range(num):
-        images[i], caption = render_still(
-            np.random.default_rng([seed, 7, i]), size)
+        images[i], caption, truth = render_still(
+            np.random.default_rng([seed, 7, i]), size, styles, single)
         captions.append(caption)
-    return images, captions
+        truths.append(truth)
+    return images, captions, truths

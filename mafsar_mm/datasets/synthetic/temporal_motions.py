@@ -10,9 +10,10 @@ from typing import Dict
 
 import numpy as np
 
-from .drawing import (COLOURS, SHAPES, background, blend, draw_mask,
+from .drawing import (COLOURS, SHAPES, blend, draw_mask,
                       noisy_uint8)
 from .motions import ramp
+from .styles import style_background
 
 # Shapes whose rotation is visible (a rotating circle looks still).
 _ROTATABLE = tuple(s for s in SHAPES if s != 'circle')
@@ -218,7 +219,7 @@ def render_temporal_frames(spec: dict, rng: np.random.Generator,
     state = temporal_trajectory(motion, rng, num_frames, size, base)
     cam = np.round(state.get('cam', np.zeros(num_frames))).astype(int)
     width = size + int(cam.max())
-    scene = background(rng, size, width)
+    scene = style_background(rng, spec.get('style', 'blobs'), size, width)
     shape2 = SHAPES[int(rng.integers(len(SHAPES)))]
     colour2 = _pick_colour(rng, avoid=colour_name)[1]
     bar_colour = np.full(3, rng.uniform(130, 200), np.float32)
