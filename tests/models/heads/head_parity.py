@@ -12,6 +12,7 @@ import glob
 import os.path as osp
 import re
 import sys
+from functools import lru_cache
 from typing import Dict
 
 import torch
@@ -33,8 +34,9 @@ def leaf_configs() -> list:
         osp.relpath(p, CONFIG_DIR) for p in paths if '_base_' not in p)
 
 
+@lru_cache(maxsize=None)
 def head_cfg(rel_path: str) -> dict:
-    """The ``model.head`` config of a leaf."""
+    """The ``model.head`` config of a leaf (parsed once)."""
     return Config.fromfile(osp.join(CONFIG_DIR, rel_path)).model.head
 
 
