@@ -144,8 +144,11 @@ class FewShotHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self._check_kwargs(kwargs)
         if shot_merge not in self.SHOT_MERGES:
+            hint = (" ('before_neck' is CLIP-FSAR's MERGE_BEFORE: "
+                    "type='CLIPFSARHead')" if shot_merge == 'before_neck'
+                    else '')
             raise ValueError(f'shot_merge must be one of {self.SHOT_MERGES}'
-                             f', got {shot_merge!r}')
+                             f', got {shot_merge!r}{hint}')
         self.shot_merge = shot_merge
         predict_alpha = alpha if predict_alpha is None else predict_alpha
         for name, value in (('alpha', alpha), ('predict_alpha',
