@@ -82,10 +82,10 @@ class CLIPFSARHead(FewShotHead):
             raise TypeError(
                 'CLIPFSARHead has no loss alpha: its loss is match_loss + '
                 'text_loss; set text_loss=dict(type=..., loss_weight=w)')
-        for name, value, allowed in (
-                ('text_classes', text_classes, TEXT_CLASS_SETS),
-                ('text_loss_average', text_loss_average,
-                 TEXT_LOSS_AVERAGES)):
+        for name, value, allowed in (('text_classes', text_classes,
+                                      TEXT_CLASS_SETS),
+                                     ('text_loss_average', text_loss_average,
+                                      TEXT_LOSS_AVERAGES)):
             if value not in allowed:
                 raise ValueError(f'{name} must be one of {allowed}, got '
                                  f'{value!r}')
@@ -115,8 +115,7 @@ class CLIPFSARHead(FewShotHead):
         if self.shot_merge != 'before_neck':
             return support, support_labels
         support = merge_shots(support, support_labels, num_classes)
-        return support, torch.arange(
-            num_classes, device=support_labels.device)
+        return support, torch.arange(num_classes, device=support_labels.device)
 
     def loss(self,
              support: Tensor,
@@ -156,8 +155,8 @@ class CLIPFSARHead(FewShotHead):
         (labels as in :meth:`FewShotHead.loss_by_feat`)."""
         losses = {'loss_q2s': self.match_loss(outputs['match'], query_labels)}
         with torch.no_grad():
-            losses['acc_q2s'] = (outputs['match'].argmax(1) ==
-                                 query_labels).float().mean()
+            losses['acc_q2s'] = (
+                outputs['match'].argmax(1) == query_labels).float().mean()
         if not self.trains_text:
             return losses
         if query_labels_text is None:

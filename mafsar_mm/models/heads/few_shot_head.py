@@ -145,8 +145,8 @@ class FewShotHead(BaseModule):
         self._check_kwargs(kwargs)
         if shot_merge not in self.SHOT_MERGES:
             hint = (" ('before_neck' is CLIP-FSAR's MERGE_BEFORE: "
-                    "type='CLIPFSARHead')" if shot_merge == 'before_neck'
-                    else '')
+                    "type='CLIPFSARHead')"
+                    if shot_merge == 'before_neck' else '')
             raise ValueError(f'shot_merge must be one of {self.SHOT_MERGES}'
                              f', got {shot_merge!r}{hint}')
         self.shot_merge = shot_merge
@@ -197,10 +197,9 @@ class FewShotHead(BaseModule):
             f'{k} -> {MOVED_ARGUMENTS[k]}' for k in kwargs
             if k in MOVED_ARGUMENTS
         ]
-        raise TypeError(
-            f'{type(self).__name__} got unexpected arguments '
-            f'{sorted(kwargs)}' + (f" (moved: {'; '.join(hints)})"
-                                   if hints else ''))
+        raise TypeError(f'{type(self).__name__} got unexpected arguments '
+                        f'{sorted(kwargs)}' +
+                        (f" (moved: {'; '.join(hints)})" if hints else ''))
 
     @property
     def trains_text(self) -> bool:
@@ -264,8 +263,7 @@ class FewShotHead(BaseModule):
         support, support_labels = self.merge_before_neck(
             support, support_labels, num_classes)
         if self.neck is not None:
-            support_text = (
-                text[support_labels] if text is not None else None)
+            support_text = (text[support_labels] if text is not None else None)
             support, query = self.neck(
                 support, query, support_text=support_text)
         if self.shot_merge == 'after_neck':
@@ -301,14 +299,13 @@ class FewShotHead(BaseModule):
         loss_q2s = self.match_loss(outputs['match'], query_labels)
         losses['loss_q2s'] = (1 - self.alpha) * loss_q2s
         with torch.no_grad():
-            losses['acc_q2s'] = (outputs['match'].argmax(1) ==
-                                 query_labels).float().mean()
+            losses['acc_q2s'] = (
+                outputs['match'].argmax(1) == query_labels).float().mean()
         if self.trains_text:
             if query_labels_text is None:
                 query_labels_text = query_labels
-            loss_text = (
-                self.text_loss(outputs['s2t'], support_labels) +
-                self.text_loss(outputs['q2t'], query_labels_text)) / 2
+            loss_text = (self.text_loss(outputs['s2t'], support_labels) +
+                         self.text_loss(outputs['q2t'], query_labels_text)) / 2
             losses['loss_text'] = self.alpha * loss_text
         return losses
 

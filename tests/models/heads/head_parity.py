@@ -21,8 +21,8 @@ from mmengine.config import Config
 
 import mafsar_mm  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIG_DIR = osp.join(ROOT, 'configs')
 NUM_CLASSES, NUM_QUERY, NUM_FRAMES, SPLIT_CLASSES = 5, 2, 8, 7
 
@@ -68,8 +68,8 @@ def run_head(cfg: dict, width: int, shots: int) -> dict:
     head = MODELS.build(cfg)
     x = inputs(width, shots)
     text = x['text'] if head.uses_text else None
-    record = dict(
-        state=[(k, tuple(v.shape)) for k, v in head.state_dict().items()])
+    record = dict(state=[(k, tuple(v.shape))
+                         for k, v in head.state_dict().items()])
     head.train()
     torch.manual_seed(1)
     kwargs = {}
@@ -85,7 +85,10 @@ def run_head(cfg: dict, width: int, shots: int) -> dict:
         record['outputs'] = dict(outputs)
         for mode in ('fused', 'match', 'text'):
             record[f'predict_{mode}'] = head.predict(
-                x['support'], x['support_labels'], x['query'], x['text'],
+                x['support'],
+                x['support_labels'],
+                x['query'],
+                x['text'],
                 mode=mode)
     return record
 
@@ -96,8 +99,7 @@ def record_all() -> dict:
     configs, records, seen = {}, {}, {}
     for path in leaf_configs():
         cfg, st = head_cfg(path), setting(path)
-        ident = repr((cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg,
-                      st))
+        ident = repr((cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg, st))
         if ident not in seen:
             seen[ident] = path
             records[path] = run_head(cfg, **st)

@@ -14,8 +14,7 @@ import torch
 from head_parity import head_cfg, leaf_configs, run_head, setting
 
 RECORDED = torch.load(
-    osp.join(osp.dirname(__file__), 'head_parity_main.pt'),
-    weights_only=True)
+    osp.join(osp.dirname(__file__), 'head_parity_main.pt'), weights_only=True)
 
 
 def test_every_config_is_recorded():
@@ -30,8 +29,9 @@ def assert_equal(new, old, where):
         for key in old:
             assert_equal(new[key], old[key], f'{where}.{key}')
     elif isinstance(old, torch.Tensor):
-        assert torch.equal(new, old), (
-            f'{where}: max |diff| {(new - old).abs().max().item()}')
+        assert torch.equal(
+            new,
+            old), (f'{where}: max |diff| {(new - old).abs().max().item()}')
     else:
         assert new == old, where
 

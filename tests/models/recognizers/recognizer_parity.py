@@ -3,10 +3,11 @@
 ``python tests/models/recognizers/recognizer_parity.py OUT`` builds each
 config of ``CONFIGS`` with a random tiny CLIP (seed 0) and records its
 losses (train mode, seeded dropout) and predictions on one seeded
-episode (two shots for the 5-shot configs). ``recognizer_parity_main.pt`` next to this file was
-recorded on main at 8d9a971 (the head one box of switches, the class
-texts encoded in several places); ``test_recognizer_parity.py`` compares
-the current recognizer with it bit for bit.
+episode (two shots for the 5-shot configs). ``recognizer_parity_main.pt``
+next to this file was recorded on main at 8d9a971 (the head one box of
+switches, the class texts encoded in several places);
+``test_recognizer_parity.py`` compares the current recognizer with it bit
+for bit.
 """
 import os.path as osp
 import sys
@@ -18,8 +19,8 @@ from mmengine.config import Config
 import mafsar_mm  # noqa: F401
 from mafsar_mm.structures import EpisodeDataSample
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIGS = [
     'mafsar/mafsar_vit-tiny_5w1s_synthetic.py',
     'mafsar/mafsar_vit-tiny_5w5s_synthetic.py',
@@ -51,13 +52,11 @@ def episode(shots: int):
     names = [SPLIT[i] for i in (4, 1, 3)]
     sample = EpisodeDataSample(
         metainfo=dict(class_names=names, split_class_names=SPLIT))
-    sample.support_labels = torch.arange(NUM_CLASSES).repeat_interleave(
-        shots)
+    sample.support_labels = torch.arange(NUM_CLASSES).repeat_interleave(shots)
     sample.query_labels = torch.arange(NUM_CLASSES).repeat_interleave(
         NUM_QUERY)
     inputs = torch.randn(
-        1, NUM_CLASSES * (shots + NUM_QUERY), 3, 8, SIZE, SIZE,
-        generator=gen)
+        1, NUM_CLASSES * (shots + NUM_QUERY), 3, 8, SIZE, SIZE, generator=gen)
     return inputs, sample
 
 

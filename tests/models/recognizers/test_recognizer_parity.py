@@ -22,8 +22,9 @@ def assert_equal(new, old, where):
         for key in old:
             assert_equal(new[key], old[key], f'{where}.{key}')
     else:
-        assert torch.equal(new, old), (
-            f'{where}: max |diff| {(new - old).abs().max().item()}')
+        assert torch.equal(
+            new,
+            old), (f'{where}: max |diff| {(new - old).abs().max().item()}')
 
 
 @pytest.mark.parametrize('path', CONFIGS)
