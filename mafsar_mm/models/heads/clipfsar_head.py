@@ -6,6 +6,7 @@ import torch
 from mmaction.registry import MODELS
 from torch import Tensor
 
+from mafsar_mm.utils.errors import InputError
 from .few_shot_head import FewShotHead, merge_shots
 
 TEXT_CLASS_SETS = ('episode', 'split')
@@ -79,7 +80,7 @@ class CLIPFSARHead(FewShotHead):
                  text_logit_scale: float = 1.0,
                  **kwargs) -> None:
         if 'alpha' in kwargs:
-            raise TypeError(
+            raise InputError(
                 'CLIPFSARHead has no loss alpha: its loss is match_loss + '
                 'text_loss; set text_loss=dict(type=..., loss_weight=w)')
         for name, value, allowed in (('text_classes', text_classes,
@@ -87,7 +88,7 @@ class CLIPFSARHead(FewShotHead):
                                      ('text_loss_average', text_loss_average,
                                       TEXT_LOSS_AVERAGES)):
             if value not in allowed:
-                raise ValueError(f'{name} must be one of {allowed}, got '
+                raise InputError(f'{name} must be one of {allowed}, got '
                                  f'{value!r}')
         self.text_classes = text_classes
         self.text_loss_average = text_loss_average
@@ -134,7 +135,7 @@ class CLIPFSARHead(FewShotHead):
         query_labels_text = None
         if self.trains_text and self.text_classes == 'split':
             if split_text is None or split_targets is None:
-                raise ValueError(
+                raise InputError(
                     "text_classes='split' needs the text features of the "
                     'training classes; the recognizer gives them when the '
                     'episodes carry split_class_names.')

@@ -9,6 +9,8 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from mafsar_mm.utils.errors import InputError
+
 PREDICT_MODES = ('fused', 'match', 'text')
 
 #: Arguments the head had before it was built from parts, and where each
@@ -50,14 +52,14 @@ def _build_loss(name: str, cfg: Optional[dict]) -> Optional[nn.Module]:
     if cfg is None:
         return None
     if not isinstance(cfg, dict):
-        raise TypeError(
+        raise InputError(
             f'{name} must be a loss config such as dict(type='
             "'OneHotKLLoss') or dict(type='CrossEntropyLoss'), got "
             f'{cfg!r}')
     loss = MODELS.build(cfg)
     weight = getattr(loss, 'loss_weight', 1.0)
     if not weight > 0:
-        raise ValueError(f'{name} loss_weight must be > 0, got {weight}')
+        raise InputError(f'{name} loss_weight must be > 0, got {weight}')
     return loss
 
 
@@ -147,20 +149,20 @@ class FewShotHead(BaseModule):
             hint = (" ('before_neck' is CLIP-FSAR's MERGE_BEFORE: "
                     "type='CLIPFSARHead')"
                     if shot_merge == 'before_neck' else '')
-            raise ValueError(f'shot_merge must be one of {self.SHOT_MERGES}'
+            raise InputError(f'shot_merge must be one of {self.SHOT_MERGES}'
                              f', got {shot_merge!r}{hint}')
         self.shot_merge = shot_merge
         predict_alpha = alpha if predict_alpha is None else predict_alpha
         for name, value in (('alpha', alpha), ('predict_alpha',
                                                predict_alpha)):
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f'{name} must be in [0, 1], got {value}')
+                raise InputError(f'{name} must be in [0, 1], got {value}')
         if match_scale <= 0 or text_logit_scale <= 0:
-            raise ValueError('match_scale and text_logit_scale must be > 0')
+            raise InputError('match_scale and text_logit_scale must be > 0')
         if not isinstance(fusion, dict):
-            raise TypeError('fusion must be a config such as dict(type='
-                            "'ArithmeticFusion') or dict(type="
-                            f"'GeometricFusion'), got {fusion!r}")
+            raise InputError('fusion must be a config such as dict(type='
+                             "'ArithmeticFusion') or dict(type="
+                             f"'GeometricFusion'), got {fusion!r}")
         self.matcher = MODELS.build(matcher)
         self.neck = MODELS.build(neck) if neck is not None else None
         self.match_loss = _build_loss('match_loss', match_loss)
@@ -169,7 +171,7 @@ class FewShotHead(BaseModule):
         self.alpha = alpha
         self.predict_alpha = predict_alpha
         if self.trains_text and self.text_loss is None:
-            raise ValueError('alpha > 0 weights a text loss, but text_loss '
+            raise InputError('alpha > 0 weights a text loss, but text_loss '
                              'is None')
         self.predict_mode = predict_mode
         self._check_mode(predict_mode)
@@ -197,9 +199,9 @@ class FewShotHead(BaseModule):
             f'{k} -> {MOVED_ARGUMENTS[k]}' for k in kwargs
             if k in MOVED_ARGUMENTS
         ]
-        raise TypeError(f'{type(self).__name__} got unexpected arguments '
-                        f'{sorted(kwargs)}' +
-                        (f" (moved: {'; '.join(hints)})" if hints else ''))
+        raise InputError(f'{type(self).__name__} got unexpected arguments '
+                         f'{sorted(kwargs)}' +
+                         (f" (moved: {'; '.join(hints)})" if hints else ''))
 
     @property
     def trains_text(self) -> bool:
@@ -253,7 +255,7 @@ class FewShotHead(BaseModule):
         outputs = {}
         if self.uses_text:
             if text is None:
-                raise ValueError(
+                raise InputError(
                     'This head has a text branch (alpha > 0) but the '
                     'recognizer gave no class text features; set a '
                     'text_encoder in the model config.')
@@ -325,7 +327,7 @@ class FewShotHead(BaseModule):
         mode = self._check_mode(mode)
         if mode == 'text':
             if text is None:
-                raise ValueError(
+                raise InputError(
                     'Text-only prediction scores queries against the '
                     'class texts, but the recognizer gave no class text '
                     'features; set a text_encoder in the model config.')
@@ -333,7 +335,7 @@ class FewShotHead(BaseModule):
             return self.predict_by_feat(
                 dict(q2t=self.text_logits(query, text)), mode)
         if support is None:
-            raise ValueError(f'predict_mode={mode!r} needs support '
+            raise InputError(f'predict_mode={mode!r} needs support '
                              "features; only 'text' works without them")
         return self.predict_by_feat(
             self(support, support_labels, query, text), mode)
@@ -342,7 +344,7 @@ class FewShotHead(BaseModule):
         """``mode``, or ``predict_mode`` when None; checked."""
         mode = self.predict_mode if mode is None else mode
         if mode not in PREDICT_MODES:
-            raise ValueError(f'predict_mode must be one of {PREDICT_MODES}, '
+            raise InputError(f'predict_mode must be one of {PREDICT_MODES}, '
                              f'got {mode!r}')
         return mode
 

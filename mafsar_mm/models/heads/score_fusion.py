@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from torch import Tensor, nn
 
+from mafsar_mm.utils.errors import InputError
+
 
 class BaseScoreFusion(nn.Module):
     """Turns the matcher's and the text branch's logits into class
@@ -24,7 +26,7 @@ class BaseScoreFusion(nn.Module):
     def __init__(self, match_scale: Optional[float] = None) -> None:
         super().__init__()
         if match_scale is not None and not match_scale > 0:
-            raise ValueError(f'match_scale must be > 0, got {match_scale}')
+            raise InputError(f'match_scale must be > 0, got {match_scale}')
         self.match_scale = match_scale
 
     def fuse(self, match: Tensor, text: Tensor, alpha: float) -> Tensor:

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 import mafsar_mm  # noqa: F401
 from mafsar_mm.models.heads import CLIPFSARHead, FewShotHead
 from mafsar_mm.models.heads.few_shot_head import merge_shots
+from mafsar_mm.utils.errors import InputError
 
 NECK = dict(
     type='MultimodalTransformer', in_channels=16, num_heads=2,
@@ -176,5 +177,5 @@ def test_bad_options(head, kwargs, message):
 
 
 def test_clipfsar_head_has_no_loss_alpha():
-    with pytest.raises(TypeError, match='CLIPFSARHead has no loss alpha'):
+    with pytest.raises(InputError, match='CLIPFSARHead has no loss alpha'):
         CLIPFSARHead(alpha=0.5)
