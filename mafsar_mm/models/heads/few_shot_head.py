@@ -185,9 +185,9 @@ class FewShotHead(BaseModule):
         if self.uses_text and learnable_text_scale:
             self.log_text_scale = nn.Parameter(log_text)
         else:
-            # without a text branch it serves text-only predictions
-            # (predict_mode='text' or a per-call mode) with CLIP's initial
-            # temperature and is not saved in checkpoints
+            # a fixed temperature; without a text branch it serves
+            # text-only predictions (predict_mode='text' or a per-call
+            # mode) with CLIP's initial one and is not saved in checkpoints
             self.register_buffer(
                 'log_text_scale', log_text, persistent=self.uses_text)
 
