@@ -1,4 +1,4 @@
-from . import adapters, backbones, matchers, necks, text  # noqa: F401
+from . import adapters, backbones, losses, matchers, necks, text  # noqa: F401
 from .data_preprocessors import FewShotDataPreprocessor
 from .heads import FewShotHead
 from .recognizers import FewShotRecognizer

@@ -119,7 +119,8 @@ def test_leaf_name_matches_its_data_and_shots(path):
     if match['method'] == 'clipfsar':
         assert backbone.type == 'CLIPVisual' and not backbone.frozen
         assert cfg.model.head.neck.type == 'MultimodalTransformer'
-        assert cfg.model.head.fusion == 'geometric'
+        assert cfg.model.head.type == 'CLIPFSARHead'
+        assert cfg.model.head.fusion.type == 'GeometricFusion'
 
 
 def fake_episode(n: int = 3, k: int = 1, q: int = 1, size: int = 64):

@@ -237,15 +237,18 @@ def test_clipfsar_recipe(name, shots):
     cfg = load(f'baselines/clipfsar/clipfsar_vit-b16_5w{shots}s_{name}.py')
     o = OFFICIAL[name]
     head = cfg.model.head
-    # loss = CE(OTAM) + w * CE(text) (train_net_few_shot.py L134)
-    assert head.loss_weight * (1 - head.alpha) == pytest.approx(1.0)
-    assert head.loss_weight * head.alpha == pytest.approx(o['text_weight'])
+    # loss = CE(OTAM) + w * CE(text) (train_net_few_shot.py L134):
+    # CLIPFSARHead sums its two losses
+    assert head.type == 'CLIPFSARHead' and 'alpha' not in head
+    assert head.match_loss.type == 'CrossEntropyLoss'
+    assert head.match_loss.get('loss_weight', 1.0) == 1.0
+    assert head.text_loss.loss_weight == pytest.approx(o['text_weight'])
     # text CE over all training classes (few_shot.py L2785 against
     # text_features_train, L2702 / L2716-2720), one CE over support +
     # query videos (train_net_few_shot.py L134)
     assert head.text_classes == 'split'
     assert head.text_loss_average == 'video'
-    assert head.text_loss == 'ce'
+    assert head.text_loss.type == 'CrossEntropyLoss'
     # self.scale, a learnable scalar filled with 1.0 (few_shot.py L2733-4)
     assert head.text_logit_scale == 1.0 and head.learnable_text_scale
     # no released yaml sets TRAIN.COMBINE or EVAL_TEXT: prediction is the
@@ -335,7 +338,7 @@ def test_trx_recipe(shots):
     # --sch [1000000] (L106): no drop within training
     assert [s.type for s in cfg.param_scheduler] == ['ConstantLR']
     # utils.py L136-148: the task loss sums the 25 query CEs
-    assert cfg.model.head.loss_weight == 25
+    assert cfg.model.head.match_loss.loss_weight == 25
     matcher = MODELS.build(cfg.model.head.matcher)
     # --trans_linear_out_dim 1152 (L96), --trans_dropout 0.1 (L98),
     # --temp_set 2 3 (L101), --seq_len 8 (L93)

@@ -19,4 +19,6 @@ model = dict(
         neck=None,
         matcher=dict(type='OTAMMatcher', lbda=0.1),
         shot_merge='distance',
+        match_loss=dict(type='CrossEntropyLoss'),
+        text_loss=None,  # no text branch
         alpha=0.0))

@@ -25,5 +25,7 @@ model = dict(
         neck=dict(type='TPCM', in_channels=512, num_heads=8,
                   ffn_channels=2048),
         matcher=dict(type='OTAMMatcher'),
-        alpha=0.5,
-        text_loss='kl'))
+        match_loss=dict(type='CrossEntropyLoss'),  # L_Q2S
+        text_loss=dict(type='OneHotKLLoss', target_scale=10.0),  # L_S2T/Q2T
+        fusion=dict(type='ArithmeticFusion'),  # p = a p_Q2T + (1-a) p_Q2S
+        alpha=0.5))

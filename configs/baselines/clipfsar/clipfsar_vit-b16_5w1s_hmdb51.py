@@ -9,4 +9,4 @@ _base_ = [
 ]
 
 # text loss weight USE_CLASSIFICATION_VALUE = 1.2
-model = dict(head=dict(alpha=1.2 / (1 + 1.2), loss_weight=1 + 1.2))
+model = dict(head=dict(text_loss=dict(loss_weight=1.2)))

@@ -9,4 +9,4 @@ _base_ = [
 ]
 
 # text loss weight USE_CLASSIFICATION_VALUE = 1.5
-model = dict(head=dict(alpha=1.5 / (1 + 1.5), loss_weight=1 + 1.5))
+model = dict(head=dict(text_loss=dict(loss_weight=1.5)))

@@ -11,9 +11,7 @@ _base_ = [
 # text loss weight USE_CLASSIFICATION_VALUE = 1.5
 model = dict(
     head=dict(
-        alpha=1.5 / (1 + 1.5),
-        loss_weight=1 + 1.5,
-        shot_merge='before_neck'))
+        text_loss=dict(loss_weight=1.5), shot_merge='before_neck'))
 
 # CLIP-FSAR trains its 5-shot models on 1-shot episodes (TRAIN.SHOT: 1,
 # SHOT_TEST: 5) and averages the 5 shots of a class before the multimodal

@@ -14,7 +14,9 @@ _base_ = [
 
 clip = dict(model_name='ViT-B-32', pretrained='openai')
 # utils.py L136-148: sum over the N * Q = 25 training queries
-model = dict(backbone=dict(clip=clip), head=dict(loss_weight=5 * 5))
+model = dict(
+    backbone=dict(clip=clip),
+    head=dict(match_loss=dict(loss_weight=5 * 5)))
 
 train_pipeline = [
     dict(type='DecordInit'),

@@ -1,20 +1,29 @@
-"""The few-shot head: prototypes, matching, text branch, losses, fusion."""
+"""MA-FSAR's head (Figure 2 after the encoders): prototype module,
+matching, text branch, losses and score fusion, each a registered part."""
 import math
 from typing import Dict, Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
-TEXT_LOSSES = ('kl', 'ce')
-FUSIONS = ('arithmetic', 'geometric')
-SHOT_MERGES = ('distance', 'after_neck', 'before_neck')
-TEXT_CLASS_SETS = ('episode', 'split')
-TEXT_LOSS_AVERAGES = ('branch', 'video')
+from mafsar_mm.utils.errors import InputError
+
 PREDICT_MODES = ('fused', 'match', 'text')
+
+#: Arguments the head had before it was built from parts, and where each
+#: went (so an old config fails with one line that says what to write).
+MOVED_ARGUMENTS = {
+    'loss_weight': "the loss configs' loss_weight (match_loss=dict(type="
+    "'CrossEntropyLoss', loss_weight=...))",
+    'kl_target_scale': "text_loss=dict(type='OneHotKLLoss', "
+    'target_scale=...)',
+    'predict_match_scale': "fusion=dict(type=..., match_scale=...)",
+    'text_classes': "type='CLIPFSARHead'",
+    'text_loss_average': "type='CLIPFSARHead'",
+}
 
 
 def merge_shots(feats: Tensor, labels: Tensor, num_classes: int) -> Tensor:
@@ -38,51 +47,50 @@ def merge_shots(feats: Tensor, labels: Tensor, num_classes: int) -> Tensor:
     return summed / one_hot.sum(dim=0)[:, None, None]
 
 
-def kl_to_onehot(logits: Tensor, labels: Tensor,
-                 target_scale: float) -> Tensor:
-    """ActionCLIP's KL loss between ``softmax(logits)`` and a sharpened
-    one-hot target ``softmax(target_scale * onehot)``, batch mean.
-
-    Reference: Wang et al., "ActionCLIP", 2021 (``KLLoss`` in
-    github.com/sallymmx/ActionCLIP).
-    """
-    onehot = F.one_hot(labels, logits.shape[1]).to(logits.dtype)
-    target = F.softmax(target_scale * onehot, dim=1)
-    return F.kl_div(
-        F.log_softmax(logits, dim=1), target, reduction='batchmean')
+def _build_loss(name: str, cfg: Optional[dict]) -> Optional[nn.Module]:
+    """Build a loss config of the head (None stays None), checked."""
+    if cfg is None:
+        return None
+    if not isinstance(cfg, dict):
+        raise InputError(
+            f'{name} must be a loss config such as dict(type='
+            "'OneHotKLLoss') or dict(type='CrossEntropyLoss'), got "
+            f'{cfg!r}')
+    loss = MODELS.build(cfg)
+    weight = getattr(loss, 'loss_weight', 1.0)
+    if not weight > 0:
+        raise InputError(f'{name} loss_weight must be > 0, got {weight}')
+    return loss
 
 
 @MODELS.register_module()
 class FewShotHead(BaseModule):
-    """Scores queries of an episode against its support set.
+    """MA-FSAR's head: scores an episode's queries against its support.
 
-    ``support``/``query`` are the encoder's frame features. An optional
-    ``neck`` (TPCM, CLIP-FSAR's multimodal transformer, ...) refines them,
-    the ``matcher`` turns them into query-to-class logits ``[Q, N]``
-    (minus a distance). With ``alpha > 0`` a text branch compares the
-    time-averaged *encoder* features (before the neck) with the episode's
-    class texts (docs/method.md)::
+    ``support``/``query`` are the encoder's frame features. The parts of
+    Figure 2 (docs/method.md), each built from ``dict(type=...)``:
+
+    * ``neck``, the prototype module (TPCM, ``necks/tpcm.py``), refines
+      the support features with their class text and the query features;
+    * ``matcher`` (OTAM, ``matchers/otam_matcher.py``) gives the logits
+      of p_Q2S ``[Q, N]`` (minus a distance), times ``match_scale``;
+      ``match_loss`` (cross-entropy) is L_Q2S;
+    * with ``alpha > 0`` the text branch: cosine logits of the
+      time-averaged *encoder* features (before the neck) against the
+      episode's class texts, times a learnable temperature (p_S2T,
+      p_Q2T); ``text_loss`` (ActionCLIP's KL,
+      ``losses/one_hot_kl_loss.py``) is L_S2T and L_Q2T;
+    * ``fusion`` (``score_fusion.py``) makes the prediction::
 
         L = alpha * (L_S2T + L_Q2T) / 2 + (1 - alpha) * L_Q2S
         p = alpha * p_Q2T + (1 - alpha) * p_Q2S
 
-    (``predict_alpha`` replaces ``alpha`` in the prediction when given;
-    ``loss_weight`` scales L; ``text_loss_average='video'`` makes the text
-    term one mean over all videos and ``text_classes='split'`` runs it
-    over every training class; ``shot_merge`` says where the K shots of
-    a class are averaged). ``predict_mode`` picks what the prediction
-    uses: ``'fused'`` (the formula above), ``'match'`` (``p_Q2S`` alone)
-    or ``'text'`` (``p_Q2T`` alone: zero-shot, no support video needed).
-    ``fusion='geometric'`` fuses as CLIP-FSAR does at inference (its
-    ``TRAIN.COMBINE`` branch, ``TEXT_COFF`` = 0.9, in
-    ``CNN_OTAM_CLIPFSAR.forward``, github.com/alibaba-mmai-research/
-    CLIP-FSAR, ``models/base/few_shot.py``)::
-
-        p ~ p_Q2T ** predict_alpha * p_Q2S ** (1 - predict_alpha)
-
-    renormalised over the N classes, where ``p_Q2S`` may use its own
-    temperature ``predict_match_scale`` (CLIP-FSAR: ``softmax((8 - d) /
-    8)``, i.e. 1/8 on the logits ``-d``).
+    ``predict_alpha`` replaces ``alpha`` in the prediction when given
+    (the paper uses one alpha; ``tools/analysis/sweep_fusion_alpha.py``
+    sweeps it). ``predict_mode`` picks what the prediction uses:
+    ``'fused'`` (the formula above), ``'match'`` (``p_Q2S`` alone) or
+    ``'text'`` (``p_Q2T`` alone: zero-shot, no support video needed).
+    CLIP-FSAR's recipe switches live in :class:`CLIPFSARHead`.
 
     Args:
         matcher (dict): Config of the matcher (``MODELS``).
@@ -92,113 +100,79 @@ class FewShotHead(BaseModule):
             Defaults to 0.0 (no text branch).
         predict_alpha (float, optional): Weight of the text branch in the
             prediction. Defaults to None (same as ``alpha``).
+        match_loss (dict): L_Q2S on the matching logits. Defaults to
+            ``dict(type='CrossEntropyLoss')`` (MMAction2's).
+        text_loss (dict, optional): L_S2T and L_Q2T on the text logits.
+            Defaults to ``dict(type='OneHotKLLoss')``.
+        fusion (dict): How the prediction fuses the text and matching
+            probabilities. Defaults to ``dict(type='ArithmeticFusion')``.
         match_scale (float): Multiplies the matcher's logits before the
-            softmax and the cross-entropy. Defaults to 1.0.
+            softmax and the loss. Defaults to 1.0.
         learnable_match_scale (bool): Learn ``match_scale`` (in log
             space). Defaults to False.
         text_logit_scale (float): Initial temperature of the text logits
             (CLIP's initial ``1 / 0.07``). Defaults to ``1 / 0.07``.
         learnable_text_scale (bool): Learn the text temperature (log
             space, capped at 100 as in CLIP). Defaults to True.
-        text_loss (str): ``'kl'`` (ActionCLIP KL to a sharpened one-hot)
-            or ``'ce'``. Defaults to 'kl'.
-        kl_target_scale (float): Sharpness of the KL target. Defaults to
-            10.0 (ActionCLIP).
-        fusion (str): How the prediction fuses the text and matching
-            probabilities: ``'arithmetic'`` (weighted sum, MA-FSAR)
-            or ``'geometric'`` (weighted product, CLIP-FSAR). Defaults to
-            'arithmetic'.
-        predict_match_scale (float, optional): Multiplies the matcher's
-            logits (instead of ``match_scale``) before the softmax of the
-            prediction. Defaults to None (``match_scale``).
         shot_merge (str): How K shots make one class score:
             ``'distance'`` (the matcher averages its query-support
-            distances over the shots, as OTAM's ``CNN_OTAM`` and
-            HyRSM's 1-shot head), ``'after_neck'`` (the support features
-            of a class are averaged frame by frame after the prototype
-            module, before the matcher: CLIP-FSAR's default) or
-            ``'before_neck'`` (averaged before the prototype module, with
-            the class text: CLIP-FSAR's ``TRAIN.MERGE_BEFORE``, set by its
-            5-shot configs). The same with one shot. Defaults to
-            'distance'.
-        text_classes (str): Classes of the training text loss:
-            ``'episode'`` (the episode's N classes) or ``'split'`` (every
-            class of the training split, CLIP-FSAR's ``class_logits``
-            against ``text_features_train``; the recognizer passes their
-            text features). Prediction always uses the episode's classes.
-            Defaults to 'episode'.
-        text_loss_average (str): ``'branch'``: ``(L_S2T + L_Q2T) / 2``,
-            each a mean over its videos; ``'video'``: one mean over all
-            support and query videos (CLIP-FSAR's single cross-entropy
-            over ``cat([support, query])``). Defaults to 'branch'.
-        loss_weight (float): Multiplies every loss. With
-            ``alpha = w / (1 + w)`` and ``loss_weight = 1 + w`` the loss is
-            CLIP-FSAR's ``L_match + w * L_text`` exactly (this matters with
-            Adam's L2 weight decay). Defaults to 1.0.
-        predict_mode (str): ``'fused'`` (text and matching probabilities
-            fused as above), ``'match'`` (matcher only) or ``'text'``
-            (class texts against the queries' time-averaged features,
-            ``p_Q2T``; support videos are not used). Defaults to 'fused'.
+            distances over the shots, as OTAM's ``CNN_OTAM``) or
+            ``'after_neck'`` (class-mean prototypes: the support features
+            of a class averaged frame by frame after the prototype
+            module, before the matcher). Defaults to 'distance'.
+        predict_mode (str): One of ``PREDICT_MODES``. Defaults to 'fused'.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
+
+    #: Values of ``shot_merge`` this head supports.
+    SHOT_MERGES = ('distance', 'after_neck')
 
     def __init__(self,
                  matcher: dict,
                  neck: Optional[dict] = None,
                  alpha: float = 0.0,
                  predict_alpha: Optional[float] = None,
+                 match_loss: dict = dict(type='CrossEntropyLoss'),
+                 text_loss: Optional[dict] = dict(type='OneHotKLLoss'),
+                 fusion: dict = dict(type='ArithmeticFusion'),
                  match_scale: float = 1.0,
                  learnable_match_scale: bool = False,
                  text_logit_scale: float = 1 / 0.07,
                  learnable_text_scale: bool = True,
-                 text_loss: str = 'kl',
-                 kl_target_scale: float = 10.0,
-                 fusion: str = 'arithmetic',
-                 predict_match_scale: Optional[float] = None,
                  shot_merge: str = 'distance',
-                 text_classes: str = 'episode',
-                 text_loss_average: str = 'branch',
-                 loss_weight: float = 1.0,
                  predict_mode: str = 'fused',
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
-        options = (('shot_merge', shot_merge, SHOT_MERGES),
-                   ('text_classes', text_classes, TEXT_CLASS_SETS),
-                   ('text_loss_average', text_loss_average,
-                    TEXT_LOSS_AVERAGES))
-        for name, value, allowed in options:
-            if value not in allowed:
-                raise ValueError(f'{name} must be one of {allowed}, got '
-                                 f'{value!r}')
-        if not loss_weight > 0:
-            raise ValueError(f'loss_weight must be > 0, got {loss_weight}')
+        self._check_kwargs(kwargs)
+        if shot_merge not in self.SHOT_MERGES:
+            hint = (" ('before_neck' is CLIP-FSAR's MERGE_BEFORE: "
+                    "type='CLIPFSARHead')"
+                    if shot_merge == 'before_neck' else '')
+            raise InputError(f'shot_merge must be one of {self.SHOT_MERGES}'
+                             f', got {shot_merge!r}{hint}')
         self.shot_merge = shot_merge
-        self.text_classes = text_classes
-        self.text_loss_average = text_loss_average
-        self.loss_weight = loss_weight
         predict_alpha = alpha if predict_alpha is None else predict_alpha
         for name, value in (('alpha', alpha), ('predict_alpha',
                                                predict_alpha)):
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f'{name} must be in [0, 1], got {value}')
-        if text_loss not in TEXT_LOSSES:
-            raise ValueError(f'text_loss must be one of {TEXT_LOSSES}, got '
-                             f'{text_loss!r}')
-        if fusion not in FUSIONS:
-            raise ValueError(f'fusion must be one of {FUSIONS}, got '
-                             f'{fusion!r}')
-        if match_scale <= 0 or text_logit_scale <= 0 or (
-                predict_match_scale is not None and predict_match_scale <= 0):
-            raise ValueError('match_scale, predict_match_scale and '
-                             'text_logit_scale must be > 0')
+                raise InputError(f'{name} must be in [0, 1], got {value}')
+        if match_scale <= 0 or text_logit_scale <= 0:
+            raise InputError('match_scale and text_logit_scale must be > 0')
+        if not isinstance(fusion, dict):
+            raise InputError('fusion must be a config such as dict(type='
+                             "'ArithmeticFusion') or dict(type="
+                             f"'GeometricFusion'), got {fusion!r}")
         self.matcher = MODELS.build(matcher)
         self.neck = MODELS.build(neck) if neck is not None else None
+        self.match_loss = _build_loss('match_loss', match_loss)
+        self.text_loss = _build_loss('text_loss', text_loss)
+        self.fusion = MODELS.build(fusion)
         self.alpha = alpha
         self.predict_alpha = predict_alpha
-        self.text_loss = text_loss
-        self.kl_target_scale = kl_target_scale
-        self.fusion = fusion
-        self.predict_match_scale = predict_match_scale
+        if self.trains_text and self.text_loss is None:
+            raise InputError('alpha > 0 weights a text loss, but text_loss '
+                             'is None')
         self.predict_mode = predict_mode
         self._check_mode(predict_mode)
         log_scale = torch.tensor(math.log(match_scale))
@@ -206,21 +180,33 @@ class FewShotHead(BaseModule):
             self.log_match_scale = nn.Parameter(log_scale)
         else:
             self.register_buffer('log_match_scale', log_scale)
-        self.uses_text = max(alpha, predict_alpha) > 0
-        if self.uses_text:
-            log_text = torch.tensor(math.log(text_logit_scale))
-            if learnable_text_scale:
-                self.log_text_scale = nn.Parameter(log_text)
-            else:
-                self.register_buffer('log_text_scale', log_text)
+        self.uses_text = self.trains_text or predict_alpha > 0
+        log_text = torch.tensor(math.log(text_logit_scale))
+        if self.uses_text and learnable_text_scale:
+            self.log_text_scale = nn.Parameter(log_text)
         else:
-            # for text-only predictions (predict_mode='text' or a
-            # per-call mode) without a trained temperature: CLIP's initial
-            # one, not saved in checkpoints
+            # a fixed temperature; without a text branch it serves
+            # text-only predictions (predict_mode='text' or a per-call
+            # mode) with CLIP's initial one and is not saved in checkpoints
             self.register_buffer(
-                'log_text_scale',
-                torch.tensor(math.log(text_logit_scale)),
-                persistent=False)
+                'log_text_scale', log_text, persistent=self.uses_text)
+
+    def _check_kwargs(self, kwargs: dict) -> None:
+        """One clear error for arguments this head does not take."""
+        if not kwargs:
+            return
+        hints = [
+            f'{k} -> {MOVED_ARGUMENTS[k]}' for k in kwargs
+            if k in MOVED_ARGUMENTS
+        ]
+        raise InputError(f'{type(self).__name__} got unexpected arguments '
+                         f'{sorted(kwargs)}' +
+                         (f" (moved: {'; '.join(hints)})" if hints else ''))
+
+    @property
+    def trains_text(self) -> bool:
+        """Whether the loss has a text term (``alpha > 0``)."""
+        return self.alpha > 0
 
     @property
     def uses_support(self) -> bool:
@@ -243,6 +229,12 @@ class FewShotHead(BaseModule):
         scale = self.log_text_scale.exp().clamp(max=100)
         return scale * video @ text.t()
 
+    def merge_before_neck(self, support: Tensor, support_labels: Tensor,
+                          num_classes: int) -> tuple:
+        """Support features and labels given to the prototype module
+        (unchanged here; :class:`CLIPFSARHead` may merge the shots)."""
+        return support, support_labels
+
     def forward(self,
                 support: Tensor,
                 support_labels: Tensor,
@@ -263,20 +255,17 @@ class FewShotHead(BaseModule):
         outputs = {}
         if self.uses_text:
             if text is None:
-                raise ValueError(
+                raise InputError(
                     'This head has a text branch (alpha > 0) but the '
                     'recognizer gave no class text features; set a '
                     'text_encoder in the model config.')
             outputs['q2t'] = self.text_logits(query, text)
             outputs['s2t'] = self.text_logits(support, text)
         num_classes = int(support_labels.max()) + 1
-        if self.shot_merge == 'before_neck':
-            support = merge_shots(support, support_labels, num_classes)
-            support_labels = torch.arange(
-                num_classes, device=support_labels.device)
+        support, support_labels = self.merge_before_neck(
+            support, support_labels, num_classes)
         if self.neck is not None:
-            support_text = (
-                text[support_labels] if text is not None else None)
+            support_text = (text[support_labels] if text is not None else None)
             support, query = self.neck(
                 support, query, support_text=support_text)
         if self.shot_merge == 'after_neck':
@@ -292,34 +281,11 @@ class FewShotHead(BaseModule):
              support_labels: Tensor,
              query: Tensor,
              query_labels: Tensor,
-             text: Optional[Tensor] = None,
-             split_text: Optional[Tensor] = None,
-             split_targets: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             text: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Losses of one episode; arguments as in :meth:`forward`, plus
-        ``query_labels`` ``[Q]`` and, for ``text_classes='split'``, the
-        text features of the training split's classes ``split_text``
-        ``[C, D]`` and the split index of each episode class
-        ``split_targets`` ``[N]``."""
+        ``query_labels`` ``[Q]``."""
         outputs = self(support, support_labels, query, text)
-        if self.alpha > 0 and self.text_classes == 'split':
-            if split_text is None or split_targets is None:
-                raise ValueError(
-                    "text_classes='split' needs the text features of the "
-                    'training classes; the recognizer gives them when the '
-                    'episodes carry split_class_names.')
-            outputs['s2t'] = self.text_logits(support, split_text)
-            outputs['q2t'] = self.text_logits(query, split_text)
-            support_labels = split_targets[support_labels]
-            query_labels_text = split_targets[query_labels]
-        else:
-            query_labels_text = None
-        return self.loss_by_feat(outputs, support_labels, query_labels,
-                                 query_labels_text)
-
-    def _text_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
-        if self.text_loss == 'kl':
-            return kl_to_onehot(logits, labels, self.kl_target_scale)
-        return F.cross_entropy(logits, labels)
+        return self.loss_by_feat(outputs, support_labels, query_labels)
 
     def loss_by_feat(
             self,
@@ -332,23 +298,17 @@ class FewShotHead(BaseModule):
         the text logits; ``query_labels_text`` defaults to
         ``query_labels``)."""
         losses = {}
-        loss_q2s = F.cross_entropy(outputs['match'], query_labels)
-        losses['loss_q2s'] = self.loss_weight * (1 - self.alpha) * loss_q2s
+        loss_q2s = self.match_loss(outputs['match'], query_labels)
+        losses['loss_q2s'] = (1 - self.alpha) * loss_q2s
         with torch.no_grad():
-            losses['acc_q2s'] = (outputs['match'].argmax(1) ==
-                                 query_labels).float().mean()
-        if self.alpha > 0:
+            losses['acc_q2s'] = (
+                outputs['match'].argmax(1) == query_labels).float().mean()
+        if self.trains_text:
             if query_labels_text is None:
                 query_labels_text = query_labels
-            if self.text_loss_average == 'video':
-                loss_text = self._text_loss(
-                    torch.cat([outputs['s2t'], outputs['q2t']]),
-                    torch.cat([support_labels, query_labels_text]))
-            else:
-                loss_text = (
-                    self._text_loss(outputs['s2t'], support_labels) +
-                    self._text_loss(outputs['q2t'], query_labels_text)) / 2
-            losses['loss_text'] = self.loss_weight * self.alpha * loss_text
+            loss_text = (self.text_loss(outputs['s2t'], support_labels) +
+                         self.text_loss(outputs['q2t'], query_labels_text)) / 2
+            losses['loss_text'] = self.alpha * loss_text
         return losses
 
     def predict(self,
@@ -367,7 +327,7 @@ class FewShotHead(BaseModule):
         mode = self._check_mode(mode)
         if mode == 'text':
             if text is None:
-                raise ValueError(
+                raise InputError(
                     'Text-only prediction scores queries against the '
                     'class texts, but the recognizer gave no class text '
                     'features; set a text_encoder in the model config.')
@@ -375,7 +335,7 @@ class FewShotHead(BaseModule):
             return self.predict_by_feat(
                 dict(q2t=self.text_logits(query, text)), mode)
         if support is None:
-            raise ValueError(f'predict_mode={mode!r} needs support '
+            raise InputError(f'predict_mode={mode!r} needs support '
                              "features; only 'text' works without them")
         return self.predict_by_feat(
             self(support, support_labels, query, text), mode)
@@ -384,7 +344,7 @@ class FewShotHead(BaseModule):
         """``mode``, or ``predict_mode`` when None; checked."""
         mode = self.predict_mode if mode is None else mode
         if mode not in PREDICT_MODES:
-            raise ValueError(f'predict_mode must be one of {PREDICT_MODES}, '
+            raise InputError(f'predict_mode must be one of {PREDICT_MODES}, '
                              f'got {mode!r}')
         return mode
 
@@ -393,23 +353,11 @@ class FewShotHead(BaseModule):
                         mode: Optional[str] = None) -> Tensor:
         """Probabilities from the outputs of :meth:`forward`, as ``mode``
         (default: ``predict_mode``) says: the matcher's and the text
-        branch's fused, the matcher's alone or the text branch's alone."""
+        branch's fused by ``fusion``, the matcher's alone or the text
+        branch's alone."""
         mode = self._check_mode(mode)
         if mode == 'text':
             return F.softmax(outputs['q2t'], dim=1)
-        match = outputs['match']
-        if self.predict_match_scale is not None:
-            # undo the training scale, apply the prediction one
-            match = match * (self.predict_match_scale /
-                             self.log_match_scale.exp())
         alpha = self.predict_alpha if mode == 'fused' else 0.0
-        if alpha > 0 and self.fusion == 'geometric':
-            log_probs = (
-                alpha * F.log_softmax(outputs['q2t'], dim=1) +
-                (1 - alpha) * F.log_softmax(match, dim=1))
-            return F.softmax(log_probs, dim=1)
-        probs = F.softmax(match, dim=1)
-        if alpha > 0:
-            probs = (alpha * F.softmax(outputs['q2t'], dim=1) +
-                     (1 - alpha) * probs)
-        return probs
+        return self.fusion(outputs['match'], outputs.get('q2t'), alpha,
+                           self.log_match_scale.exp())

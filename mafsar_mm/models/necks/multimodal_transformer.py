@@ -32,8 +32,8 @@ class MultimodalTransformer(BasePrototypeNeck):
     and its q/k/v projections have no bias (``Attention_qkv``,
     ``models/base/few_shot.py`` L1046-1048), hence ``qkv_bias=False``; the
     output projection keeps its bias. CLIP-FSAR's ``MERGE_BEFORE``
-    (average the shots before the transformer) is done by the head,
-    ``FewShotHead(shot_merge='before_neck')``; its default (average after
+    (average the shots before the transformer) is done by its head,
+    ``CLIPFSARHead(shot_merge='before_neck')``; its default (average after
     the transformer) is ``shot_merge='after_neck'``.
 
     Args:

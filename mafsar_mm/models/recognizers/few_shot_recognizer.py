@@ -102,8 +102,8 @@ class FewShotRecognizer(BaseModel):
 
     def encode_videos(self,
                       imgs: Tensor,
-                      class_names: Optional[Sequence[str]] = None
-                      ) -> Tensor:
+                      class_names: Optional[Sequence[str]] = None,
+                      text: Optional[Tensor] = None) -> Tensor:
         """Frame features of normalised videos.
 
         Args:
@@ -113,12 +113,16 @@ class FewShotRecognizer(BaseModel):
                 for the support branch (the backbone reads the class text
                 when it can); None for the query branch (no text).
                 Defaults to None.
+            text (Tensor, optional): Each video's class text features
+                ``[V, D']``, already encoded (instead of ``class_names``).
+                Defaults to None.
 
         Returns:
             Tensor: ``[V, T, D']``.
         """
-        text = None
-        if class_names is not None and self.support_reads_text:
+        if not self.support_reads_text:
+            text = None
+        elif text is None and class_names is not None:
             if len(class_names) != len(imgs):
                 raise ValueError(f'{len(imgs)} videos but '
                                  f'{len(class_names)} class names')
@@ -175,7 +179,8 @@ class FewShotRecognizer(BaseModel):
                         support_labels: Optional[Tensor],
                         query: Tensor,
                         class_names: Sequence[str],
-                        mode: Optional[str] = None) -> Tensor:
+                        mode: Optional[str] = None,
+                        text: Optional[Tensor] = None) -> Tensor:
         """Scores of an episode from its encoder features.
 
         The one prediction path: :meth:`predict`, the cached evaluation
@@ -193,6 +198,9 @@ class FewShotRecognizer(BaseModel):
             mode (str, optional): Override the head's ``predict_mode``
                 for this call (``'text'``: zero-shot from the class names
                 alone). Defaults to None.
+            text (Tensor, optional): The class text features ``[N, D']``
+                when the caller has them (``extract_feat`` does); else
+                encoded from ``class_names``. Defaults to None.
 
         Returns:
             Tensor: Class probabilities ``[Q, N]``.
@@ -201,7 +209,8 @@ class FewShotRecognizer(BaseModel):
         if support is not None:
             support = support.to(device)
             support_labels = support_labels.to(device)
-        text = self.encode_text(class_names)  # [N, D'] or None
+        if text is None:
+            text = self.encode_text(class_names)  # [N, D'] or None
         return self.head.predict(support, support_labels, query.to(device),
                                  text, mode)
 
@@ -209,7 +218,8 @@ class FewShotRecognizer(BaseModel):
                      inputs: Tensor,
                      data_sample: EpisodeDataSample,
                      with_support: bool = True) -> Dict[str, Tensor]:
-        """Features of one episode.
+        """Features of one episode; the class texts are encoded once and
+        each support video reads its class's row.
 
         Args:
             inputs (Tensor): ``[N*(K+Q), C, T, H, W]``, support first.
@@ -225,16 +235,18 @@ class FewShotRecognizer(BaseModel):
         num_support = data_sample.num_support
         support_labels = data_sample.support_labels
         class_names = list(data_sample.class_names)
+        text = self.encode_text(class_names)  # [N, D'] or None
         support = None
         if with_support:
-            names = [class_names[i] for i in support_labels.tolist()]
-            support = self.encode_videos(inputs[:num_support], names)
+            support = self.encode_videos(
+                inputs[:num_support],
+                text=text[support_labels] if text is not None else None)
         query = self.encode_videos(inputs[num_support:])
         return dict(
             support=support,
             support_labels=support_labels,
             query=query,
-            text=self.encode_text(class_names))
+            text=text)
 
     def split_text(self, sample: EpisodeDataSample) -> Dict[str, Tensor]:
         """Text features of all classes of the episode's split and the
@@ -297,9 +309,9 @@ class FewShotRecognizer(BaseModel):
         for episode, sample in zip(inputs, data_samples):
             feats = self.extract_feat(
                 episode, sample, with_support=self.head.uses_support)
-            scores = self.predict_by_feat(feats['support'],
-                                          feats['support_labels'],
-                                          feats['query'], sample.class_names)
+            scores = self.predict_by_feat(
+                feats['support'], feats['support_labels'], feats['query'],
+                sample.class_names, text=feats['text'])
             sample.pred_scores = scores
             sample.pred_labels = scores.argmax(dim=1)
         return data_samples

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 import mafsar_mm  # noqa: F401
 from mafsar_mm.models.heads import FewShotHead
-from mafsar_mm.models.heads.few_shot_head import kl_to_onehot
+from mafsar_mm.utils.errors import InputError
 
 
 def episode(n=3, k=2, q=2, t=4, d=8, seed=0):
@@ -61,13 +61,6 @@ def test_text_branch_losses_and_fusion_follow_the_spec():
     assert torch.allclose(probs.sum(1), torch.ones(len(q)), atol=1e-6)
 
 
-def test_kl_to_onehot_is_zero_for_the_target_itself():
-    labels = torch.tensor([0, 2, 1])
-    logits = 10.0 * F.one_hot(labels, 3).float()
-    assert kl_to_onehot(logits, labels, 10.0).abs() < 1e-6
-    assert kl_to_onehot(-logits, labels, 10.0) > 1.0
-
-
 def test_text_branch_without_text_is_a_clear_error():
     s, sl, q, ql, _ = episode()
     head = FewShotHead(matcher=dict(type='ProtoMatcher'), alpha=0.5)
@@ -77,11 +70,22 @@ def test_text_branch_without_text_is_a_clear_error():
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(alpha=1.5), 'alpha must be in'),
-    (dict(text_loss='mse'), "text_loss must be one of \\('kl', 'ce'\\)"),
+    (dict(text_loss='mse'),
+     "text_loss must be a loss config such as dict\\(type='OneHotKLLoss'\\)"
+     " or dict\\(type='CrossEntropyLoss'\\), got 'mse'"),
+    (dict(alpha=0.5, text_loss=None),
+     'alpha > 0 weights a text loss, but text_loss is None'),
     (dict(match_scale=0.0), 'must be > 0'),
+    (dict(match_loss=dict(type='CrossEntropyLoss', loss_weight=0)),
+     'match_loss loss_weight must be > 0, got 0'),
+    (dict(loss_weight=2.0),
+     r"unexpected arguments \['loss_weight'\] \(moved: loss_weight -> the "
+     "loss configs' loss_weight"),
+    (dict(text_classes='split'), "text_classes -> type='CLIPFSARHead'"),
 ])
 def test_bad_options(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    # InputError: the tools print one 'error:' line, no stack trace
+    with pytest.raises(InputError, match=message):
         FewShotHead(matcher=dict(type='ProtoMatcher'), **kwargs)
 
 
@@ -102,8 +106,8 @@ def test_geometric_fusion_and_predict_match_scale_follow_clipfsar():
     s, sl, q, ql, text = episode()
     head = FewShotHead(
         matcher=dict(type='OTAMMatcher'), alpha=0.75, predict_alpha=0.9,
-        text_loss='ce', text_logit_scale=1.0, fusion='geometric',
-        predict_match_scale=1 / 8)
+        text_loss=dict(type='CrossEntropyLoss'), text_logit_scale=1.0,
+        fusion=dict(type='GeometricFusion', match_scale=1 / 8))
     out = head(s, sl, q, text)
     raw = head.matcher(s, sl, q)
     assert torch.allclose(out['match'], raw, atol=1e-6)
@@ -123,18 +127,19 @@ def test_predict_match_scale_replaces_the_training_scale():
     s, sl, q, _, _ = episode()
     head = FewShotHead(
         matcher=dict(type='ProtoMatcher'), match_scale=5.0,
-        predict_match_scale=2.0)
+        fusion=dict(type='ArithmeticFusion', match_scale=2.0))
     raw = head.matcher(s, sl, q)
     assert torch.allclose(head.predict(s, sl, q), (2.0 * raw).softmax(1),
                           atol=1e-6)
 
 
-def test_bad_fusion_and_predict_match_scale():
-    with pytest.raises(ValueError, match='fusion must be one of'):
-        FewShotHead(matcher=dict(type='ProtoMatcher'), fusion='max')
-    with pytest.raises(ValueError, match='must be > 0'):
+def test_bad_fusion_and_prediction_match_scale():
+    with pytest.raises(InputError, match="fusion must be a config such as "
+                       "dict\\(type='ArithmeticFusion'\\)"):
+        FewShotHead(matcher=dict(type='ProtoMatcher'), fusion='geometric')
+    with pytest.raises(ValueError, match='match_scale must be > 0, got 0.0'):
         FewShotHead(matcher=dict(type='ProtoMatcher'),
-                    predict_match_scale=0.0)
+                    fusion=dict(type='GeometricFusion', match_scale=0.0))
 
 
 def test_predict_modes():

@@ -1,12 +1,14 @@
-"""FewShotHead options that reproduce the official heads: how shots are
-combined, the text-loss class set and averaging, the loss weight."""
+"""Head options that reproduce the official heads (CLIPFSARHead's
+switches, FewShotHead's class-mean prototypes): how shots are combined,
+the text-loss class set and averaging, the loss weight."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 import mafsar_mm  # noqa: F401
-from mafsar_mm.models.heads import FewShotHead
+from mafsar_mm.models.heads import CLIPFSARHead, FewShotHead
 from mafsar_mm.models.heads.few_shot_head import merge_shots
+from mafsar_mm.utils.errors import InputError
 
 NECK = dict(
     type='MultimodalTransformer', in_channels=16, num_heads=2,
@@ -42,10 +44,15 @@ def test_shot_merge_modes():
     support, labels, query, text = episode()
     torch.manual_seed(0)
     heads = {
-        mode: FewShotHead(
+        mode: CLIPFSARHead(
             matcher=dict(type='OTAMMatcher'), neck=NECK, shot_merge=mode)
         for mode in ('distance', 'after_neck', 'before_neck')
     }
+    # FewShotHead's class-mean prototypes are the same computation
+    plain = FewShotHead(
+        matcher=dict(type='OTAMMatcher'), neck=NECK,
+        shot_merge='after_neck').eval()
+    plain.neck.load_state_dict(heads['distance'].neck.state_dict())
     state = heads['distance'].state_dict()
     for head in heads.values():
         head.load_state_dict(state)
@@ -60,6 +67,8 @@ def test_shot_merge_modes():
         # features averaged after the neck (CLIP-FSAR L2957-2962)
         after = matcher(official_class_mean(s, labels), torch.arange(3), qn)
         assert torch.allclose(out['after_neck'], after, atol=1e-6)
+        assert torch.equal(
+            plain(support, labels, query, text)['match'], out['after_neck'])
         # MERGE_BEFORE: support and text averaged before it (L2949-2956)
         merged = official_class_mean(support, labels)
         s2, qn2 = neck(merged, query, support_text=text)
@@ -74,8 +83,8 @@ def test_shot_merge_is_a_no_op_with_one_shot():
     support, labels, query, text = episode(k=1)
     torch.manual_seed(0)
     a = FewShotHead(matcher=dict(type='OTAMMatcher'), neck=NECK).eval()
-    b = FewShotHead(
-        matcher=dict(type='OTAMMatcher'), neck=NECK,
+    b = CLIPFSARHead(
+        matcher=dict(type='OTAMMatcher'), neck=NECK, text_loss=None,
         shot_merge='before_neck').eval()
     b.load_state_dict(a.state_dict())
     with torch.no_grad():
@@ -101,11 +110,10 @@ def test_split_text_loss_is_clipfsar_loss():
     split_text = torch.randn(7, 16, generator=g)  # 7 training classes
     split_targets = torch.tensor([4, 0, 6])  # the episode's classes
     w = 3.0  # USE_CLASSIFICATION_VALUE of SSv2
-    head = FewShotHead(
+    head = CLIPFSARHead(
         matcher=dict(type='OTAMMatcher'),
-        alpha=w / (1 + w),
-        loss_weight=1 + w,
-        text_loss='ce',
+        neck=None,
+        text_loss=dict(type='CrossEntropyLoss', loss_weight=w),
         text_logit_scale=1.0,
         text_classes='split',
         text_loss_average='video')
@@ -124,16 +132,18 @@ def test_branch_average_and_episode_classes():
     support, labels, query, text = episode(k=1, q=5)
     query_labels = torch.tensor([0, 1, 2, 0, 1])
     head = FewShotHead(
-        matcher=dict(type='OTAMMatcher'), alpha=0.5, text_loss='ce',
-        text_logit_scale=1.0)
+        matcher=dict(type='OTAMMatcher'), alpha=0.5,
+        text_loss=dict(type='CrossEntropyLoss'), text_logit_scale=1.0)
     out = head(support, labels, query, text)
     losses = head.loss(support, labels, query, query_labels, text)
     expected = (F.cross_entropy(out['s2t'], labels) +
                 F.cross_entropy(out['q2t'], query_labels)) / 2
     assert torch.allclose(losses['loss_text'], 0.5 * expected)
-    video = FewShotHead(
-        matcher=dict(type='OTAMMatcher'), alpha=0.5, text_loss='ce',
-        text_logit_scale=1.0, text_loss_average='video')
+    video = CLIPFSARHead(
+        matcher=dict(type='OTAMMatcher'), neck=None,
+        text_loss=dict(type='CrossEntropyLoss', loss_weight=0.5),
+        text_logit_scale=1.0, text_classes='episode',
+        text_loss_average='video')
     losses = video.loss(support, labels, query, query_labels, text)
     expected = F.cross_entropy(
         torch.cat([out['s2t'], out['q2t']]),
@@ -143,19 +153,29 @@ def test_branch_average_and_episode_classes():
 
 def test_split_text_classes_need_the_split_text():
     support, labels, query, text = episode(k=1)
-    head = FewShotHead(
-        matcher=dict(type='OTAMMatcher'), alpha=0.5,
-        text_classes='split')
+    head = CLIPFSARHead(
+        matcher=dict(type='OTAMMatcher'), neck=None, text_classes='split')
     with pytest.raises(ValueError, match="text_classes='split' needs"):
         head.loss(support, labels, query, torch.arange(3), text)
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(shot_merge='mean'), 'shot_merge must be one of'),
-    (dict(text_classes='all'), 'text_classes must be one of'),
-    (dict(text_loss_average='mean'), 'text_loss_average must be one of'),
-    (dict(loss_weight=0), 'loss_weight must be > 0'),
+@pytest.mark.parametrize('head, kwargs, message', [
+    (FewShotHead, dict(shot_merge='mean'), 'shot_merge must be one of'),
+    (FewShotHead, dict(shot_merge='before_neck'),
+     "'before_neck' is CLIP-FSAR's MERGE_BEFORE: type='CLIPFSARHead'"),
+    (CLIPFSARHead, dict(shot_merge='mean'), 'shot_merge must be one of'),
+    (CLIPFSARHead, dict(text_classes='all'), 'text_classes must be one of'),
+    (CLIPFSARHead, dict(text_loss_average='mean'),
+     'text_loss_average must be one of'),
+    (CLIPFSARHead,
+     dict(text_loss=dict(type='CrossEntropyLoss', loss_weight=0)),
+     'text_loss loss_weight must be > 0'),
 ])
-def test_bad_options(kwargs, message):
+def test_bad_options(head, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        FewShotHead(matcher=dict(type='OTAMMatcher'), **kwargs)
+        head(matcher=dict(type='OTAMMatcher'), **kwargs)
+
+
+def test_clipfsar_head_has_no_loss_alpha():
+    with pytest.raises(InputError, match='CLIPFSARHead has no loss alpha'):
+        CLIPFSARHead(alpha=0.5)

@@ -12,8 +12,10 @@ import mafsar_mm  # noqa: F401
 @pytest.fixture(scope='module')
 def setup(synthetic_root):
     cfg = small_config(synthetic_root)
+    cfg.model.head.pop('alpha')
     cfg.model.head.update(
-        text_classes='split', text_loss='ce', text_loss_average='video')
+        type='CLIPFSARHead', text_classes='split', text_loss_average='video')
+    cfg.model.head.text_loss = dict(type='CrossEntropyLoss', loss_weight=0.5)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     item = dataset[7]
     torch.manual_seed(0)
@@ -48,7 +50,8 @@ def test_text_loss_over_the_training_classes(setup):
         labels = torch.cat([
             targets[feats['support_labels']], targets[sample.query_labels]
         ])
-        expected = model.head.alpha * F.cross_entropy(logits, labels)
+        weight = model.head.text_loss.loss_weight
+        expected = weight * F.cross_entropy(logits, labels)
     assert logits.shape[1] == len(names) > 5
     assert torch.allclose(losses['loss_text'], expected, atol=1e-6)
 
