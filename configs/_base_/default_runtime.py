@@ -6,8 +6,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # MMEngine's CheckpointHook, but old checkpoints (max_keep_ckpts, the
+    # previous best) are removed only once the new one is in place
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1000,
         by_epoch=False,
         max_keep_ckpts=3,
