@@ -27,7 +27,10 @@ default_hooks = dict(
     # load_from/--resume with torch.load(weights_only=True)
     safe_checkpoint_load=dict(type='SafeCheckpointLoadHook'),
     # the learning rate continues after a resume without optimizer state
-    param_groups_resume=dict(type='ParamGroupsResumeHook'))
+    param_groups_resume=dict(type='ParamGroupsResumeHook'),
+    # --resume with a model/episode/optimizer config other than the
+    # checkpoint's: one warning listing the differences (old -> new)
+    resume_config_check=dict(type='ResumeConfigCheckHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

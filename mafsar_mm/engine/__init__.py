@@ -17,7 +17,8 @@ from .episodic_train_loop import EpisodicTrainLoop, seed_everything
 from .errors import USER_ERRORS
 from .few_shot_loops import FewShotTestLoop, FewShotValLoop
 from .hooks import (AtomicCheckpointHook, ParamGroupsResumeHook,
-                    SafeCheckpointLoadHook, SlimCheckpointHook)
+                    ResumeConfigCheckHook, SafeCheckpointLoadHook,
+                    SlimCheckpointHook)
 from .model_checkpoint import load_model_checkpoint
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
     'CheckpointMismatchError', 'find_resume_checkpoint',
     'is_intact_checkpoint', 'to_weights_only_types', 'from_weights_only_types',
     'AtomicCheckpointHook', 'SlimCheckpointHook', 'ParamGroupsResumeHook',
-    'SafeCheckpointLoadHook',
+    'SafeCheckpointLoadHook', 'ResumeConfigCheckHook',
     'frozen_pretrained_keys', 'load_model_checkpoint', 'make_slim',
     'prepare_state_dict', 'USER_ERRORS'
 ]
