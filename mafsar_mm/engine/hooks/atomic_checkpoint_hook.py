@@ -1,7 +1,7 @@
 """A ``CheckpointHook`` that removes old checkpoints only after the new one
 is in place."""
 from contextlib import contextmanager
-from typing import Iterator, List, Optional
+from typing import Iterator, List
 
 from mmaction.registry import HOOKS
 from mmengine.hooks import CheckpointHook
@@ -45,21 +45,18 @@ class AtomicCheckpointHook(CheckpointHook):
     the hook still refers to (the newest, best and kept checkpoints).
     An error or a kill before that point leaves every old file.
 
-    Args:
-        backend_args (dict, optional): As for ``CheckpointHook``. Defaults
-            to None: ``dict(backend='atomic_local')``, atomic writes
-            (:class:`mafsar_mm.engine.AtomicLocalBackend`), unless
-            ``file_client_args`` is given.
-        **kwargs: The other arguments of MMEngine's ``CheckpointHook``.
+    Takes MMEngine's ``CheckpointHook`` arguments (its signature is
+    unchanged); with neither ``backend_args`` nor ``file_client_args``
+    given, checkpoints are written with ``backend_args=dict(backend=
+    'atomic_local')`` (:class:`mafsar_mm.engine.AtomicLocalBackend`,
+    atomic writes).
     """
 
-    def __init__(self,
-                 *args,
-                 backend_args: Optional[dict] = None,
-                 **kwargs) -> None:
-        if backend_args is None and kwargs.get('file_client_args') is None:
-            backend_args = dict(backend=ATOMIC_BACKEND)
-        super().__init__(*args, backend_args=backend_args, **kwargs)
+    def before_train(self, runner) -> None:
+        """Default to the atomic backend, then as MMEngine."""
+        if self.backend_args is None and self.file_client_args is None:
+            self.backend_args = dict(backend=ATOMIC_BACKEND)
+        super().before_train(runner)
 
     def _in_use(self) -> set:
         """Paths of the checkpoints the hook refers to now."""
