@@ -11,6 +11,7 @@ import sys
 import pytest
 import torch
 from _reliability import micro_config
+from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
 
 import mafsar_mm  # noqa: F401
@@ -119,8 +120,7 @@ def test_previous_best_removed_only_after_the_new_best(synthetic_root,
     cfg = _config(synthetic_root, work, save_best='fewshot/acc',
                   rule='greater')
     runner = _run(cfg, 'order_best')
-    hook = next(h for h in runner.hooks
-                if isinstance(h, AtomicCheckpointHook))
+    hook = next(h for h in runner.hooks if isinstance(h, CheckpointHook))
     best = [work / f'best_fewshot_acc_iter_{i}.pth' for i in (4, 6, 8)]
     hook.after_val_epoch(runner, {'fewshot/acc': 50.0})
     runner.train_loop._iter = 6  # a later evaluation, with a better score
