@@ -323,8 +323,8 @@ def remove_stale_tmp_files(folder: str) -> List[Tuple[str, int]]:
         print_log(
             f'Promoted {osp.basename(tmp)} to {final}: a complete '
             'checkpoint an interrupted run had written but not yet '
-            'renamed' + (' (last_checkpoint now names it).'
-                         if final == newest else '.'),
+            'renamed' +
+            (' (last_checkpoint now names it).' if final == newest else '.'),
             logger='current',
             level=30)
     if newest is not None:

@@ -108,17 +108,17 @@ def test_error_between_save_and_removal_keeps_both(synthetic_root, tmp_path,
     with pytest.raises(_Stop):
         _run(cfg, 'order_error_before_removal')
     assert _ckpts(work) == ['iter_2.pth', 'iter_4.pth', 'last_checkpoint']
-    assert all(is_intact_checkpoint(str(work / f))
-               for f in ('iter_2.pth', 'iter_4.pth'))
+    assert all(
+        is_intact_checkpoint(str(work / f))
+        for f in ('iter_2.pth', 'iter_4.pth'))
     assert find_resume_checkpoint(str(work)) == str(work / 'iter_4.pth')
 
 
 def test_previous_best_removed_only_after_the_new_best(synthetic_root,
-                                                       tmp_path,
-                                                       monkeypatch):
+                                                       tmp_path, monkeypatch):
     work = tmp_path / 'work'
-    cfg = _config(synthetic_root, work, save_best='fewshot/acc',
-                  rule='greater')
+    cfg = _config(
+        synthetic_root, work, save_best='fewshot/acc', rule='greater')
     runner = _run(cfg, 'order_best')
     hook = next(h for h in runner.hooks if isinstance(h, CheckpointHook))
     best = [work / f'best_fewshot_acc_iter_{i}.pth' for i in (4, 6, 8)]
@@ -205,8 +205,8 @@ def test_kill_9_during_save_then_resume(synthetic_root, tmp_path, monkeypatch):
         os.environ,
         OMP_NUM_THREADS='1',
         MAFSAR_TEST_KILL_AT='iter_4.pth',
-        PYTHONPATH=os.pathsep.join([REPO, HERE,
-                                    os.environ.get('PYTHONPATH', '')]))
+        PYTHONPATH=os.pathsep.join(
+            [REPO, HERE, os.environ.get('PYTHONPATH', '')]))
     proc = subprocess.run([sys.executable, TRAIN, config],
                           capture_output=True,
                           text=True,

@@ -89,8 +89,7 @@ def _no_closed_log_streams():
 
 def test_test_tool_dump_on_a_full_disk(synthetic_root, tmp_path, capsys,
                                        monkeypatch):
-    cfg = micro_config(synthetic_root, str(tmp_path / 'work'),
-                       test_episodes=2)
+    cfg = micro_config(synthetic_root, str(tmp_path / 'work'), test_episodes=2)
     config = str(tmp_path / 'micro.py')
     cfg.dump(config)
     ckpt = str(tmp_path / 'model.pth')

@@ -12,8 +12,8 @@ from mmengine.logging import print_log
 #: purpose: work_dir, resume, load_from, launcher, log and visualiser
 #: settings, hooks, evaluation, env_cfg, and ``randomness`` (MMEngine
 #: itself warns about a different seed and keeps the checkpoint's).
-COMPARED_SECTIONS = ('model', 'train_dataloader', 'train_cfg',
-                     'optim_wrapper', 'param_scheduler', 'auto_scale_lr')
+COMPARED_SECTIONS = ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper',
+                     'param_scheduler', 'auto_scale_lr')
 
 #: Keys (last part) that only change how data is loaded, not what is
 #: learned.
@@ -181,7 +181,7 @@ class ResumeConfigCheckHook(Hook):
         found = config_differences(old, runner.cfg.to_dict())
         if found:
             print_log(
-                "resuming with a config that differs from the checkpoint's: "
-                + describe_differences(found),
+                "resuming with a config that differs from the checkpoint's: " +
+                describe_differences(found),
                 logger='current',
                 level=30)
