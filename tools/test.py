@@ -95,8 +95,8 @@ def main() -> None:
     # before any work: an output must not destroy an input or a checkpoint
     from mafsar_mm.utils.output_paths import check_output_path
     inputs = dict(checkpoint=args.checkpoint, config=args.config)
-    for option, path in (('--dump', args.dump), ('--dump-metrics',
-                                                 args.dump_metrics)):
+    for option, path in (('--dump', args.dump),
+                         ('--dump-metrics', args.dump_metrics)):
         if path is not None:
             check_output_path(path, option, inputs)
     if args.strict:
