@@ -2,8 +2,9 @@
 
 Prints the mean accuracy over the test episodes with its 95% confidence
 interval. As in MMAction2 1.x, ``--dump`` writes the predictions (a pickle
-of the episodes' data samples, through MMEngine's ``DumpResults``);
-``--dump-metrics`` writes the metrics as JSON. Examples::
+of the episodes' data samples, through MMEngine's ``DumpResults``, here
+``AtomicDumpResults``); ``--dump-metrics`` writes the metrics as JSON.
+Both are written atomically. Examples::
 
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --dump preds.pkl \
@@ -116,7 +117,8 @@ def main() -> None:
         if not args.dump.endswith(('.pkl', '.pickle')):
             sys.exit(f'--dump {args.dump}: the dump file must end with .pkl '
                      'or .pickle (metrics as JSON: --dump-metrics).')
-        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+        # MMEngine's DumpResults, written atomically
+        dump_metric = dict(type='AtomicDumpResults', out_file_path=args.dump)
         if isinstance(cfg.test_evaluator, (list, tuple)):
             cfg.test_evaluator = list(cfg.test_evaluator) + [dump_metric]
         else:

@@ -13,8 +13,10 @@ default_hooks = dict(
         ignore_last=False,
         log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # MMEngine's CheckpointHook, but old checkpoints (max_keep_ckpts, the
+    # previous best) are removed only once the new one is in place
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1000,
         by_epoch=False,
         max_keep_ckpts=3,
@@ -32,7 +34,10 @@ default_hooks = dict(
     # load_from/--resume with torch.load(weights_only=True)
     safe_checkpoint_load=dict(type='SafeCheckpointLoadHook'),
     # the learning rate continues after a resume without optimizer state
-    param_groups_resume=dict(type='ParamGroupsResumeHook'))
+    param_groups_resume=dict(type='ParamGroupsResumeHook'),
+    # --resume with a model/episode/optimizer config other than the
+    # checkpoint's: one warning listing the differences (old -> new)
+    resume_config_check=dict(type='ResumeConfigCheckHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

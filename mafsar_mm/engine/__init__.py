@@ -18,7 +18,8 @@ from .episode_feature_cache import EpisodeFeatureCache
 from .episodic_train_loop import EpisodicTrainLoop, seed_everything
 from .errors import USER_ERRORS
 from .few_shot_loops import FewShotTestLoop, FewShotValLoop
-from .hooks import (ParamGroupsResumeHook, SafeCheckpointLoadHook,
+from .hooks import (AtomicCheckpointHook, ParamGroupsResumeHook,
+                    ResumeConfigCheckHook, SafeCheckpointLoadHook,
                     SlimCheckpointHook)
 from .model_checkpoint import load_model_checkpoint
 
@@ -30,7 +31,8 @@ __all__ = [
     'CorruptCheckpointError', 'UnsafeCheckpointError',
     'CheckpointMismatchError', 'find_resume_checkpoint',
     'is_intact_checkpoint', 'to_weights_only_types', 'from_weights_only_types',
-    'SlimCheckpointHook', 'ParamGroupsResumeHook', 'SafeCheckpointLoadHook',
+    'AtomicCheckpointHook', 'SlimCheckpointHook', 'ParamGroupsResumeHook',
+    'SafeCheckpointLoadHook', 'ResumeConfigCheckHook',
     'frozen_pretrained_keys', 'load_model_checkpoint', 'make_slim',
     'prepare_state_dict', 'USER_ERRORS', 'CPUAmpOptimWrapper', 'use_amp'
 ]

@@ -33,6 +33,7 @@ import torch
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 
+from mafsar_mm.utils.atomic_files import is_complete_torch_file
 from mafsar_mm.utils.errors import InputError, UserError
 
 #: Environment variable: ``0`` allows full unpickling of checkpoints that
@@ -241,14 +242,9 @@ def from_weights_only_types(obj: Any) -> Any:
 def is_intact_checkpoint(path: str) -> bool:
     """Whether ``path`` is a complete torch zip checkpoint (a truncated
     file lacks the zip directory at its end). Cheap: nothing is
-    unpickled."""
-    if not osp.isfile(path) or not zipfile.is_zipfile(path):
-        return False
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return any(n.endswith('data.pkl') for n in zf.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
+    unpickled (:func:`mafsar_mm.utils.atomic_files.is_complete_torch_file`,
+    the test the start-up clean-up of a work dir uses too)."""
+    return is_complete_torch_file(path)
 
 
 def _inside_work_dir(recorded: str, work_dir: str, record: str) -> str:

@@ -8,13 +8,27 @@ writers that need a path (video writers), :func:`atomic_write` bytes and
 text (checkpoints, through :class:`mafsar_mm.engine.AtomicLocalBackend`).
 Only the standard library is used, so the module can be loaded on its own
 (e.g. by the synthetic-data generator).
+
+A run killed between the end of a write and the rename leaves a complete
+temporary file; :func:`settle_tmp_files` promotes such a file when it is
+a complete torch checkpoint (it is the newest write of its name) and
+removes every other leftover.
 """
 import os
 import os.path as osp
+import re
 import uuid
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, List, Tuple, Union
+
+#: Names :func:`atomic_path` gives its temporary files (without
+#: ``keep_suffix``): ``.<final name>.<12 hex>.tmp``.
+TMP_NAME = re.compile(r'^\.(?P<final>.+)\.[0-9a-f]{12}\.tmp$')
+
+#: Final names whose complete temporary files are promoted.
+CHECKPOINT_SUFFIXES = ('.pth', )
 
 
 @contextmanager
@@ -74,6 +88,66 @@ def atomic_write(data: Union[bytes, str],
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+
+
+def is_complete_torch_file(path: str) -> bool:
+    """Whether ``path`` is a complete ``torch.save`` zip file (one cut
+    off while being written lacks the zip directory at its end). Cheap:
+    nothing is unpickled.
+
+    Args:
+        path (str): A file.
+    """
+    if not osp.isfile(path) or not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.endswith('data.pkl') for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def settle_tmp_files(
+        folder: str) -> Tuple[List[Tuple[str, str]], List[Tuple[str, int]]]:
+    """Deal with the temporary files (:data:`TMP_NAME`) interrupted writes
+    left in ``folder``; call it only where nothing is being written.
+
+    A complete torch checkpoint (final name ending with one of
+    :data:`CHECKPOINT_SUFFIXES`, :func:`is_complete_torch_file`) was cut
+    off between its write and its rename: it is the newest write of its
+    name, so it is renamed onto that name (replacing an older version).
+    Every other leftover (cut off mid-write, or not a checkpoint) is
+    removed.
+
+    Args:
+        folder (str): A directory.
+
+    Returns:
+        tuple[list[tuple[str, str]], list[tuple[str, int]]]: The promoted
+        files as ``(temporary, final)`` paths, and the removed files with
+        their sizes.
+    """
+    promoted, removed = [], []
+    for name in sorted(os.listdir(folder)):
+        match = TMP_NAME.match(name)
+        path = osp.join(folder, name)
+        if match is None or not osp.isfile(path):
+            continue
+        final = osp.join(folder, match.group('final'))
+        try:
+            if final.endswith(CHECKPOINT_SUFFIXES) and \
+                    is_complete_torch_file(path):
+                os.replace(path, final)
+                promoted.append((path, final))
+            else:
+                size = osp.getsize(path)
+                os.remove(path)
+                removed.append((path, size))
+        except OSError:
+            continue  # e.g. removed meanwhile by its writer
+    if promoted:
+        _fsync_dir(folder)
+    return promoted, removed
 
 
 def _fsync_dir(folder: str) -> None:

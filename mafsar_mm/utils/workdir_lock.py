@@ -24,8 +24,9 @@ without file locks only that pid check remains.
 
 Checkpoints are written to ``.<name>.<12 hex>.tmp`` and renamed
 (:func:`mafsar_mm.engine.atomic_write`); a killed run leaves such files.
-The lock holder removes them when it starts and after every successful
-save (:func:`remove_stale_tmp_files`).
+The lock holder settles them when it starts and after every successful
+save (:func:`remove_stale_tmp_files`): a complete checkpoint the kill cut
+off just before its rename is promoted, the rest removed.
 """
 import atexit
 import datetime
@@ -41,12 +42,13 @@ from typing import List, Optional, Tuple
 
 from mmengine.logging import print_log
 
+from .atomic_files import atomic_write, settle_tmp_files
 from .errors import UserError
 
 LOCK_NAME = 'run.lock'
 
-#: Names :func:`mafsar_mm.engine.atomic_write` gives its temporary files.
-TMP_NAME = re.compile(r'^\..+\.[0-9a-f]{12}\.tmp$')
+#: Names of the checkpoints MMEngine's ``last_checkpoint`` records.
+_STEP_CHECKPOINT = re.compile(r'^(?:iter|epoch)_\d+\.pth$')
 
 #: Real paths of the work dirs this process holds the lock of.
 _held: set = set()
@@ -293,9 +295,15 @@ class WorkDirLock:
 
 
 def remove_stale_tmp_files(folder: str) -> List[Tuple[str, int]]:
-    """Remove leftover temporary checkpoint files of a work dir this
-    process holds the lock of (nothing else writes there, so any such file
-    is stale). Does nothing for other folders.
+    """Settle the temporary files interrupted writes left in a work dir
+    this process holds the lock of (nothing else writes there, so any
+    such file is stale); does nothing for other folders.
+
+    A complete checkpoint among them (the kill came between its write and
+    its rename) is promoted to its name with a warning, and, for an
+    ``iter_*``/``epoch_*`` checkpoint, recorded in ``last_checkpoint``:
+    the rename and that record are what the interrupted save had left to
+    do. The other files are removed (:func:`settle_tmp_files`).
 
     Args:
         folder (str): A directory.
@@ -305,16 +313,22 @@ def remove_stale_tmp_files(folder: str) -> List[Tuple[str, int]]:
     """
     if osp.realpath(folder) not in _held:
         return []
-    removed = []
-    for name in os.listdir(folder):
-        path = osp.join(folder, name)
-        if TMP_NAME.match(name) and osp.isfile(path):
-            try:
-                size = osp.getsize(path)
-                os.remove(path)
-            except OSError:
-                continue
-            removed.append((path, size))
+    promoted, removed = settle_tmp_files(folder)
+    steps = [
+        final for _, final in promoted
+        if _STEP_CHECKPOINT.match(osp.basename(final))
+    ]
+    newest = max(steps, key=osp.getmtime) if steps else None
+    for tmp, final in promoted:
+        print_log(
+            f'Promoted {osp.basename(tmp)} to {final}: a complete '
+            'checkpoint an interrupted run had written but not yet '
+            'renamed' +
+            (' (last_checkpoint now names it).' if final == newest else '.'),
+            logger='current',
+            level=30)
+    if newest is not None:
+        atomic_write(newest, osp.join(folder, 'last_checkpoint'))
     return removed
 
 
