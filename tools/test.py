@@ -115,6 +115,8 @@ def main() -> None:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import setup_multi_process
+    from mafsar_mm.engine.config_checks import check_config
+    check_config(cfg)  # a wrong type or key: one line, before any work
     setup_multi_process(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
