@@ -18,24 +18,25 @@ tools) at the first wrong entry, naming its full key path (as
   its constructor's signature (``inspect.signature``). A ``**kwargs``
   that the constructor only passes on to ``super().__init__`` (checked on
   its source with ``ast``) adds the parent's options; any other
-  ``**kwargs`` accepts every key. The arguments MMEngine's ``Runner``
-  passes itself (``runner``, ``dataloader``, ``optimizer``, ...) are not
-  listed as options.
+  ``**kwargs`` accepts every key
+  (:func:`mafsar_mm.utils.signatures.accepted_keys`). ``CheckpointHook``
+  passes its ``**kwargs`` to ``Runner.save_checkpoint``, which the hook
+  already gives all its arguments: it takes no other key. The arguments
+  MMEngine's ``Runner`` passes itself (``runner``, ``dataloader``,
+  ``optimizer``, ...) are not listed as options.
 
 It only reads the config and the registries (importing the modules they
 are registered from, as building would), so it fails in a fraction of
 the time building the model takes.
 """
-import ast
 import difflib
 import importlib
-import inspect
-import textwrap
-from typing import Any, Callable, Iterable, Optional, Set
+from typing import Any, Iterable, Optional, Set
 
 from mmengine.config import Config
 
 from mafsar_mm.utils.errors import InputError
+from mafsar_mm.utils.signatures import accepted_keys
 
 #: Keys every registry build reads itself (``mmengine.registry``).
 _BUILD_KEYS = frozenset({'type', '_scope_'})
@@ -93,83 +94,6 @@ def _lookup(registry, name: str, scope: Optional[str]) -> Any:
         return registry.get(name)
     except Exception:  # e.g. RuntimeError('Failed to get ...')
         return None
-
-
-def _forwards_to_super(func: Callable, kwargs_name: str) -> bool:
-    """Whether ``func`` uses its ``**kwargs_name`` only as
-    ``super().__init__(..., **kwargs_name)``."""
-    try:
-        source = textwrap.dedent(inspect.getsource(inspect.unwrap(func)))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError):
-        return False
-    uses = forwarded = 0
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == kwargs_name:
-            uses += 1
-        elif (isinstance(node, ast.Call)
-              and isinstance(node.func, ast.Attribute)
-              and node.func.attr == '__init__'
-              and isinstance(node.func.value, ast.Call)
-              and isinstance(node.func.value.func, ast.Name)
-              and node.func.value.func.id == 'super'):
-            forwarded += sum(
-                1 for kw in node.keywords
-                if kw.arg is None and isinstance(kw.value, ast.Name)
-                and kw.value.id == kwargs_name)
-    return uses > 0 and uses == forwarded
-
-
-def _named(params: Iterable[inspect.Parameter]) -> Set[str]:
-    return {
-        p.name
-        for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-
-
-def accepted_keys(obj: Any,
-                  kwargs_of: Optional[dict] = None) -> Optional[Set[str]]:
-    """The keyword arguments a registered class or function takes.
-
-    Args:
-        obj (type | callable): What a registry holds.
-        kwargs_of (dict, optional): Class -> the names its ``**kwargs``
-            accepts, for classes that pass them elsewhere than to their
-            parent. Defaults to None.
-
-    Returns:
-        set[str] | None: The names; None when any name is accepted (a
-        ``**kwargs`` not only passed on to the parent class) or the
-        signature cannot be read.
-    """
-    if not inspect.isclass(obj):
-        try:
-            params = inspect.signature(obj).parameters.values()
-        except (TypeError, ValueError):
-            return None
-        if any(p.kind is p.VAR_KEYWORD for p in params):
-            return None
-        return _named(params)
-    names: Set[str] = set()
-    for klass in obj.__mro__:
-        init = vars(klass).get('__init__')
-        if init is None:
-            continue
-        if klass is object:
-            return names
-        try:
-            params = list(inspect.signature(init).parameters.values())[1:]
-        except (TypeError, ValueError):
-            return None
-        names |= _named(params)
-        var = [p.name for p in params if p.kind is p.VAR_KEYWORD]
-        if not var:
-            return names
-        if kwargs_of and klass in kwargs_of:
-            return names | set(kwargs_of[klass])
-        if not _forwards_to_super(init, var[0]):
-            return None
-    return names
 
 
 def _listing(names: Iterable[str]) -> str:
@@ -252,6 +176,7 @@ class _Checker:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.scope = cfg.get('default_scope', None)
+        self.kwargs_of = self._kwargs_of()
 
     def reg(self, name: str):
         return _registry(self.scope, name)
@@ -283,7 +208,7 @@ class _Checker:
         else:
             obj = name
         provided = set(provided)
-        options = accepted_keys(obj, self._kwargs_of())
+        options = accepted_keys(obj, self.kwargs_of)
         if options is not None:
             given = [k for k in cfg if k not in provided]
             allowed = (options - provided) | _BUILD_KEYS | set(extra)
