@@ -305,7 +305,20 @@ class _Checker:
                 self.part(metric, f'{name}.{i}', 'METRICS')
 
     def hooks(self) -> None:
-        for key, hook in (self.cfg.get('default_hooks', None) or {}).items():
+        hooks = self.cfg.get('default_hooks', None) or {}
+        for key, hook in hooks.items():
+            if isinstance(hook, dict) and 'type' not in hook:
+                # a misspelt name (`default_hooks.checkpint.interval=3`)
+                # adds an entry without a type
+                named = [
+                    k for k, v in hooks.items()
+                    if k != key and (not isinstance(v, dict) or 'type' in v)
+                ]
+                close = difflib.get_close_matches(key, named, n=1)
+                if close:
+                    raise InputError(
+                        f'default_hooks.{key} has no type; did you mean '
+                        f'default_hooks.{close[0]}?')
             # Runner.register_hook reads `priority` itself
             self.part(
                 hook, f'default_hooks.{key}', 'HOOKS', extra=('priority', ))

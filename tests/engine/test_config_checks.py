@@ -182,6 +182,15 @@ def test_hooks(quickstart):
     }).startswith("default_hooks.logger.type='Loger' is "
                   'not registered; closest: LoggerHook '
                   '(all: CheckpointHook, ')
+    # a misspelt hook name adds an entry without a type
+    assert _error(quickstart, **{
+        'default_hooks.checkpint.interval': 3
+    }) == ('default_hooks.checkpint has no type; did you mean '
+           'default_hooks.checkpoint?')
+    assert _error(quickstart, **{
+        'default_hooks.zzz.interval': 3
+    }) == ('default_hooks.zzz has no type (a name of the hook registry, e.g. '
+           'default_hooks.zzz.type=...)')
     cfg = copy.deepcopy(quickstart)
     cfg.custom_hooks = [
         dict(type='EmptyCacheHook', after_iter=True, priority=49)
