@@ -88,8 +88,20 @@ def _registered(registry) -> dict:
 
 
 def _lookup(registry, name: str, scope: Optional[str]) -> Any:
+    """What ``registry.get`` returns for ``name`` (None if nothing).
+
+    A name already registered (ours, imported with ``mafsar_mm``) is
+    found without importing the registry's modules (MMAction2's datasets
+    take seconds); the Runner imports them when it builds.
+    """
     if scope and '.' not in name:
         name = f'{scope}.{name}'
+    if '.' not in name:
+        node = registry
+        while node is not None:  # the order of Registry.get
+            if name in node.module_dict:
+                return node.module_dict[name]
+            node = node.parent
     try:
         return registry.get(name)
     except Exception:  # e.g. RuntimeError('Failed to get ...')
@@ -177,6 +189,7 @@ class _Checker:
         self.cfg = cfg
         self.scope = cfg.get('default_scope', None)
         self.kwargs_of = self._kwargs_of()
+        self.later: Optional[list] = []
 
     def reg(self, name: str):
         return _registry(self.scope, name)
@@ -216,7 +229,11 @@ class _Checker:
                                                      str(obj)))
         for child, value in cfg.items():
             child_registry = self._child_registry(registry, child)
-            if child_registry is not None:
+            if child_registry == 'TRANSFORMS' and self.later is not None:
+                # MMAction2's transforms import scipy.stats (seconds):
+                # after everything else
+                self.later.append((value, f'{path}.{child}', obj))
+            elif child_registry is not None:
                 self.typed(value, f'{path}.{child}', child_registry, obj)
         return obj
 
@@ -420,3 +437,6 @@ def check_config(cfg: Config) -> None:
         check_keys(randomness, 'randomness',
                    accepted_keys(Runner.set_randomness) - {'self'},
                    'Runner.set_randomness')
+    later, check.later = check.later, None
+    for pipeline, path, dataset in later:
+        check.typed(pipeline, path, 'TRANSFORMS', dataset)
