@@ -31,6 +31,7 @@ the time building the model takes.
 """
 import difflib
 import importlib
+import warnings
 from typing import Any, Iterable, Optional, Set
 
 from mmengine.config import Config
@@ -77,10 +78,16 @@ def _registry(scope: Optional[str], name: str):
 
 
 def _registered(registry) -> dict:
-    """Name -> object of a registry and its parents (the child's first)."""
+    """Name -> object of a registry and its parents (the child's first).
+
+    Only for an error message: the import warnings of the registries'
+    modules (mmcv-lite's missing ops) would only bury the one line.
+    """
     names: dict = {}
     while registry is not None:
-        registry.import_from_location()
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            registry.import_from_location()
         for key, obj in registry.module_dict.items():
             names.setdefault(key, obj)
         registry = registry.parent
@@ -103,7 +110,9 @@ def _lookup(registry, name: str, scope: Optional[str]) -> Any:
                 return node.module_dict[name]
             node = node.parent
     try:
-        return registry.get(name)
+        with warnings.catch_warnings():  # as in _registered
+            warnings.simplefilter('ignore')
+            return registry.get(name)
     except Exception:  # e.g. RuntimeError('Failed to get ...')
         return None
 
@@ -218,8 +227,11 @@ class _Checker:
             if obj is None:
                 raise _not_registered(f'{path}.type', name, registry_obj, key,
                                       parent)
-        else:
+        elif callable(name):
             obj = name
+        else:
+            raise InputError(f'{path}.type must be a name of the '
+                             f'{registry_obj.name} registry, not {name!r}')
         provided = set(provided)
         options = accepted_keys(obj, self.kwargs_of)
         if options is not None:

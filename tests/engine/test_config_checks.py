@@ -73,6 +73,8 @@ def test_model(quickstart):
            'FewShotRecognizer, MMRecognizer3D, '
            'Recognizer2D, Recognizer3D, RecognizerAudio, RecognizerGCN, '
            'RecognizerOmni)')
+    assert _error(quickstart, **{'model.head.matcher.type': 3}) == (
+        'model.head.matcher.type must be a name of the model registry, not 3')
     # no close name: the options are listed
     assert _error(quickstart,
                   **{'model.data_preprocessor.zzz':

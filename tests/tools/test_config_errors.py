@@ -1,8 +1,10 @@
 """tools/train.py and tools/test.py stop on a wrong type or key of a real
 config with one ``error:`` line, before the work dir, the model or the
 checkpoint is touched (issue 23 items 7 and 11)."""
+import os
 import os.path as osp
 import runpy
+import subprocess
 import sys
 
 import pytest
@@ -72,3 +74,25 @@ def test_test_tool_stops_at_start(config, tmp_path, capsys, monkeypatch):
                            ' of FewShotTestLoop; did you mean '
                            'feature_cache?\n')
     assert not (tmp_path / 'work').exists()
+
+
+def test_the_whole_stderr_is_one_line():
+    """In a fresh process (the registries' modules imported for the
+    message say nothing either)."""
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    env.pop('MAFSAR_DEBUG', None)
+    done = subprocess.run([
+        sys.executable, TRAIN, HEADLINE, '--cfg-options',
+        'model.head.matcher.type=NoSuchMatcher'
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          timeout=300)
+    assert (done.returncode, done.stderr) == (
+        1, "error: model.head.matcher.type='NoSuchMatcher' is not "
+        'registered; closest: ProtoMatcher, TRXMatcher (all: BiMHMMatcher, '
+        'OTAMMatcher, ProtoMatcher, TRXMatcher)\n')
