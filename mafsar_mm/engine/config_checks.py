@@ -25,9 +25,11 @@ tools) at the first wrong entry, naming its full key path (as
   MMEngine's ``Runner`` passes itself (``runner``, ``dataloader``,
   ``optimizer``, ...) are not listed as options.
 
-It only reads the config and the registries (importing the modules they
-are registered from, as building would), so it fails in a fraction of
-the time building the model takes.
+It only reads the config and the registries, importing a registry's
+modules (as building would) only for a name not registered yet, and
+checks the data pipelines last (MMAction2's transforms take seconds to
+import): a wrong key of the model, a loop or a hook is found in
+milliseconds, far below the time building the model takes.
 """
 import difflib
 import importlib
