@@ -91,6 +91,8 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    from mafsar_mm.engine.config_checks import check_config
+    check_config(cfg)  # a wrong type or key: one line, before any work
     # before any work: an output must not destroy an input or a checkpoint
     from mafsar_mm.utils.output_paths import check_output_path
     inputs = dict(checkpoint=args.checkpoint, config=args.config)
@@ -115,8 +117,6 @@ def main() -> None:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import setup_multi_process
-    from mafsar_mm.engine.config_checks import check_config
-    check_config(cfg)  # a wrong type or key: one line, before any work
     setup_multi_process(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()

@@ -64,16 +64,20 @@ def test_train_checks_before_building_the_model(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize('config', [QUICKSTART, HEADLINE])
 def test_test_tool_stops_at_start(config, tmp_path, capsys, monkeypatch):
-    """Before the (here missing) checkpoint is read."""
+    """Before the (here missing) checkpoint is read or an output folder
+    is made."""
     code, err = _run(TEST, [
         config,
         str(tmp_path / 'missing.pth'), '--work-dir',
-        str(tmp_path / 'work'), '--cfg-options', 'test_cfg.feature_cach=0'
+        str(tmp_path / 'work'), '--dump-metrics',
+        str(tmp_path / 'out' / 'metrics.json'), '--cfg-options',
+        'test_cfg.feature_cach=0'
     ], capsys, monkeypatch)
     assert (code, err) == (1, 'error: test_cfg.feature_cach is not an option'
                            ' of FewShotTestLoop; did you mean '
                            'feature_cache?\n')
     assert not (tmp_path / 'work').exists()
+    assert not (tmp_path / 'out').exists()  # nor the output's folder
 
 
 def test_the_whole_stderr_is_one_line():
