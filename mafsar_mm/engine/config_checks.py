@@ -32,17 +32,16 @@ import): a wrong key of the model, a loop or a hook is found in
 milliseconds, far below the time building the model takes.
 """
 import difflib
-import importlib
-import warnings
 from typing import Any, Iterable, Optional, Set
 
 from mmengine.config import Config
 
+from mafsar_mm.engine.registry_names import (BUILD_KEYS, lookup,
+                                             not_registered, scope_registry,
+                                             unknown_key)
 from mafsar_mm.utils.errors import InputError
 from mafsar_mm.utils.signatures import accepted_keys
 
-#: Keys every registry build reads itself (``mmengine.registry``).
-_BUILD_KEYS = frozenset({'type', '_scope_'})
 #: What ``CheckpointHook`` passes to ``Runner.save_checkpoint`` itself
 #: (mmengine/hooks/checkpoint_hook.py, ``_save_checkpoint_with_step``);
 #: its own ``**kwargs`` go there too, so only other parameters of the
@@ -61,118 +60,6 @@ _PARAMWISE_KEYS = frozenset({
 #: Keys of the registered parts of a model that are built from another
 #: registry (MMEngine's weight initialisers) and are not checked here.
 _NOT_MODELS = frozenset({'init_cfg'})
-#: The package folder of each kind of part, for the ``all:`` list of an
-#: unknown type when the key does not name it (``model.type``).
-_KIND_FOLDERS = {'model': 'recognizers', 'text_encoder': 'text'}
-#: At most this many names are listed after ``all:``.
-_MAX_LISTED = 30
-
-
-def _registry(scope: Optional[str], name: str):
-    """The registry ``name`` (e.g. ``'MODELS'``) of a scope's package
-    (``<scope>.registry``), else MMEngine's."""
-    if scope:
-        try:
-            return getattr(importlib.import_module(f'{scope}.registry'), name)
-        except (ImportError, AttributeError):
-            pass
-    return getattr(importlib.import_module('mmengine.registry'), name)
-
-
-def _registered(registry) -> dict:
-    """Name -> object of a registry and its parents (the child's first).
-
-    Only for an error message: the import warnings of the registries'
-    modules (mmcv-lite's missing ops) would only bury the one line.
-    """
-    names: dict = {}
-    while registry is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            registry.import_from_location()
-        for key, obj in registry.module_dict.items():
-            names.setdefault(key, obj)
-        registry = registry.parent
-    return names
-
-
-def _lookup(registry, name: str, scope: Optional[str]) -> Any:
-    """What ``registry.get`` returns for ``name`` (None if nothing).
-
-    A name already registered (ours, imported with ``mafsar_mm``) is
-    found without importing the registry's modules (MMAction2's datasets
-    take seconds); the Runner imports them when it builds.
-    """
-    if scope and '.' not in name:
-        name = f'{scope}.{name}'
-    if '.' not in name:
-        node = registry
-        while node is not None:  # the order of Registry.get
-            if name in node.module_dict:
-                return node.module_dict[name]
-            node = node.parent
-    try:
-        with warnings.catch_warnings():  # as in _registered
-            warnings.simplefilter('ignore')
-            return registry.get(name)
-    except Exception:  # e.g. RuntimeError('Failed to get ...')
-        return None
-
-
-def _listing(names: Iterable[str]) -> str:
-    return ', '.join(sorted(names))
-
-
-def _kind_names(registered: dict, key: str, parent: Any) -> list:
-    """The registered names of the kind a key names (``matcher`` ->
-    the classes of a ``matchers`` package), those of the parent's package
-    when it has any."""
-    folder = _KIND_FOLDERS.get(key, key)
-    folders = {folder, folder + 's', folder + 'es'}
-    kind = {
-        name: obj
-        for name, obj in registered.items()
-        if folders & set(getattr(obj, '__module__', '').split('.'))
-    }
-    top = getattr(parent, '__module__', '').split('.')[0]
-    own = [n for n, o in kind.items() if o.__module__.split('.')[0] == top]
-    return own or list(kind)
-
-
-def _not_registered(label: str, name: str, registry, key: str,
-                    parent: Any) -> InputError:
-    """``label='name' is not registered; closest: ... (all: ...)``."""
-    registered = _registered(registry)
-    real = name.rsplit('.', 1)[-1]
-    line = f'{label}={name!r} is not registered'
-    close = difflib.get_close_matches(real, list(registered), n=3)
-    if close:
-        line += f'; closest: {", ".join(close)}'
-    kind = []
-    if registry.name == 'model':
-        kind = _kind_names(registered, key, parent)
-    kind = kind or list(registered)
-    if len(kind) <= _MAX_LISTED:
-        line += f' (all: {_listing(kind)})'
-    else:
-        line += (f' ({len(registered)} names in the {registry.name} '
-                 'registry)')
-    return InputError(line)
-
-
-def _unknown_key(path: str, key: str, owner: str,
-                 options: Set[str]) -> InputError:
-    line = f'{path}.{key} is not an option of {owner}'
-    close = difflib.get_close_matches(key, list(options), n=3)
-    if close:
-        guess = ' or '.join(close) if len(close) < 3 else (
-            f'{close[0]}, {close[1]} or {close[2]}')
-        line += f'; did you mean {guess}?'
-    elif options - _BUILD_KEYS:
-        line += f'; its options: {_listing(options - _BUILD_KEYS)}'
-    else:
-        line += ', which takes no options'
-    return InputError(line)
 
 
 def check_keys(keys: Iterable, path: str, options: Optional[Set[str]],
@@ -190,7 +77,7 @@ def check_keys(keys: Iterable, path: str, options: Optional[Set[str]],
         return
     for key in keys:
         if key not in options:
-            raise _unknown_key(path, str(key), owner, options)
+            raise unknown_key(path, str(key), owner, options)
 
 
 class _Checker:
@@ -203,7 +90,7 @@ class _Checker:
         self.later: Optional[list] = []
 
     def reg(self, name: str):
-        return _registry(self.scope, name)
+        return scope_registry(self.scope, name)
 
     def part(self,
              cfg: Any,
@@ -225,10 +112,10 @@ class _Checker:
                 f'{path} has no type (a name of the '
                 f'{registry_obj.name} registry, e.g. {path}.type=...)')
         if isinstance(name, str):
-            obj = _lookup(registry_obj, name, cfg.get('_scope_'))
+            obj = lookup(registry_obj, name, cfg.get('_scope_'))
             if obj is None:
-                raise _not_registered(f'{path}.type', name, registry_obj, key,
-                                      parent)
+                raise not_registered(f'{path}.type', name, registry_obj, key,
+                                     parent)
         elif callable(name):
             obj = name
         else:
@@ -238,11 +125,11 @@ class _Checker:
         options = accepted_keys(obj, self.kwargs_of)
         if options is not None:
             given = [k for k in cfg if k not in provided]
-            allowed = (options - provided) | _BUILD_KEYS | set(extra)
+            allowed = (options - provided) | BUILD_KEYS | set(extra)
             check_keys(given, path, allowed, getattr(obj, '__name__',
                                                      str(obj)))
         for child, value in cfg.items():
-            child_registry = self._child_registry(registry, child)
+            child_registry = self._childscope_registry(registry, child)
             if child_registry == 'TRANSFORMS' and self.later is not None:
                 # MMAction2's transforms import scipy.stats (seconds):
                 # after everything else
@@ -265,7 +152,7 @@ class _Checker:
                     self.part(item, f'{path}.{i}', registry, parent=parent)
 
     @staticmethod
-    def _child_registry(registry: str, key: str) -> Optional[str]:
+    def _childscope_registry(registry: str, key: str) -> Optional[str]:
         """The registry the parts under ``key`` of a ``registry`` part
         are built from (None: not checked)."""
         if registry == 'MODELS':
@@ -285,7 +172,7 @@ class _Checker:
         from mmengine.hooks import CheckpointHook
         runner = self.cfg.get('runner_type', 'Runner')
         if isinstance(runner, str):
-            runner = _lookup(self.reg('RUNNERS'), runner, None)
+            runner = lookup(self.reg('RUNNERS'), runner, None)
         save = accepted_keys(getattr(runner, 'save_checkpoint', None))
         if save is None:
             return {}
@@ -365,9 +252,9 @@ class _Checker:
                                   'DefaultOptimWrapperConstructor')
         registry = self.reg('OPTIM_WRAPPER_CONSTRUCTORS')
         if (isinstance(constructor, str)
-                and _lookup(registry, constructor, None) is None):
-            raise _not_registered('optim_wrapper.constructor', constructor,
-                                  registry, 'constructor', None)
+                and lookup(registry, constructor, None) is None):
+            raise not_registered('optim_wrapper.constructor', constructor,
+                                 registry, 'constructor', None)
         if constructor != 'DefaultOptimWrapperConstructor':
             return  # it may read the other keys its own way
         self.part(
