@@ -134,8 +134,10 @@ def main() -> None:
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
+    from mafsar_mm.engine.config_checks import check_config
     from mafsar_mm.models.utils.clip_config import check_config_clip_weights
     from mafsar_mm.utils.workdir_lock import claim_work_dir
+    check_config(cfg)  # a wrong type or key: one line, before any work
     check_config_clip_weights(cfg)  # before anything is built
     claim_work_dir(cfg.work_dir)  # one run per work dir; stale tmp removed
     if args.resume == 'auto':
