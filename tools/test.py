@@ -114,10 +114,11 @@ def main() -> None:
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     import mafsar_mm  # noqa: F401
-    from mafsar_mm.engine import setup_multi_process
+    from mafsar_mm.engine import dist_timeout_reported, setup_multi_process
     setup_multi_process(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    with dist_timeout_reported(cfg):  # a rank that stops: one line
+        runner = Runner.from_cfg(cfg)
+        metrics = runner.test()
     if args.dump_metrics and runner.rank == 0:
         from mafsar_mm.utils.atomic_files import atomic_write
         atomic_write(json.dumps(metrics, indent=2), args.dump_metrics)

@@ -122,7 +122,8 @@ def main() -> None:
     cfg = merge_args(cfg, args)
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
-    from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
+    from mafsar_mm.engine import (dist_timeout_reported,
+                                  find_resume_checkpoint, setup_multi_process)
     from mafsar_mm.utils.workdir_lock import claim_work_dir
     claim_work_dir(cfg.work_dir)  # one run per work dir; stale tmp removed
     if args.resume == 'auto':
@@ -130,11 +131,12 @@ def main() -> None:
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
     setup_multi_process(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    if args.resume == 'auto' and not cfg.resume:
-        runner.logger.warning(f'--resume: {cfg.work_dir} holds no '
-                              'checkpoint; training starts from scratch.')
-    runner.train()
+    with dist_timeout_reported(cfg):  # a rank that stops: one line
+        runner = Runner.from_cfg(cfg)
+        if args.resume == 'auto' and not cfg.resume:
+            runner.logger.warning(f'--resume: {cfg.work_dir} holds no '
+                                  'checkpoint; training starts from scratch.')
+        runner.train()
 
 
 if __name__ == '__main__':
