@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Union
 
 import torch
 import torch.distributed as dist
@@ -36,6 +36,9 @@ HEARTBEAT_INTERVAL = 1.0
 HEARTBEAT_WINDOW = 5.0
 
 _HEARTBEAT_KEY = 'mafsar_mm/heartbeat/{}'
+
+# the heartbeat thread of this process, once started
+_heartbeat: Optional[threading.Thread] = None
 
 # the messages of timed-out operations: gloo's transport
 # (third_party/gloo/gloo/transport/tcp/{pair,unbound_buffer}.cc), a group
@@ -159,9 +162,11 @@ def start_heartbeat(rank: int,
         except Exception:  # the store is gone: nothing left to tell
             return
 
+    global _heartbeat
     thread = threading.Thread(
         target=beat, name='mafsar_mm-heartbeat', daemon=True)
     thread.start()
+    _heartbeat = thread
     return thread
 
 
@@ -203,20 +208,26 @@ def is_dist_timeout(exc: BaseException) -> bool:
 
 
 def timeout_line(timeout: float, rank: int, world_size: int,
-                 silent: Optional[List[int]]) -> str:
+                 silent: Union[List[int], str, None]) -> str:
     """The one line for a timed-out collective (without ``error:``).
 
     Args:
         timeout (float): The process-group timeout in seconds.
         rank (int): The rank that saw the timeout.
         world_size (int): Number of processes.
-        silent (list[int] | None): What :func:`silent_ranks` found.
+        silent (list[int] | str | None): What :func:`silent_ranks`
+            found, or ``'unknown'`` when no heartbeats were sent (the CUDA
+            path).
 
     Returns:
         str: The message.
     """
     what = 'process-group timeout, env_cfg.dist_cfg.timeout'
-    others = [r for r in (silent or []) if r != rank]
+    if silent == 'unknown':
+        return (f'rank {rank}: a collective operation waited more than '
+                f'{timeout:g} s ({what}): another rank stopped answering '
+                'or is slower than the timeout allows; stopping.')
+    others = [r for r in silent or [] if r != rank]
     if others:
         names = ', '.join(str(r) for r in others)
         subject = (f'rank {names} did' if len(others) == 1 else
@@ -251,6 +262,7 @@ def dist_timeout_reported(cfg: Config) -> Iterator[None]:
         if not dist.is_initialized() or not is_dist_timeout(exc):
             raise
         rank, world_size = dist.get_rank(), dist.get_world_size()
-        line = timeout_line(
-            dist_timeout(cfg), rank, world_size, silent_ranks(world_size))
+        silent = 'unknown' if _heartbeat is None else silent_ranks(
+            world_size)
+        line = timeout_line(dist_timeout(cfg), rank, world_size, silent)
         raise DistTimeoutError(line) from exc

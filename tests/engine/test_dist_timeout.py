@@ -145,3 +145,5 @@ def test_timeout_messages():
     # the rank that reports is never named as silent
     assert 'although all' in timeout_line(20, 1, 2, [1])
     assert 'rendezvous store' in timeout_line(20, 1, 2, None)
+    assert 'another rank stopped answering' in timeout_line(
+        20, 0, 2, 'unknown')
