@@ -181,18 +181,30 @@ def silent_ranks(world_size: int,
 
     Returns:
         list[int] | None: The silent ranks, or None when the store did
-        not answer either.
+        not answer either (within ``window + 5`` seconds).
     """
     window = HEARTBEAT_WINDOW if window is None else window
     keys = [_HEARTBEAT_KEY.format(r) for r in range(world_size)]
-    try:
-        store = _store_client(window)
-        before = [store.add(k, 0) for k in keys]
-        time.sleep(window)
-        after = [store.add(k, 0) for k in keys]
-    except Exception:
-        return None
-    return [r for r in range(world_size) if after[r] == before[r]]
+    found = []
+
+    def check() -> None:
+        try:
+            store = _store_client(window)
+            before = [store.add(k, 0) for k in keys]
+            time.sleep(window)
+            after = [store.add(k, 0) for k in keys]
+        except Exception:  # the store does not answer
+            return
+        found.append([r for r in range(world_size) if after[r] == before[r]])
+
+    # a stopped store host accepts connections but never replies, and
+    # the client then waits past its own timeout: check in a daemon
+    # thread, given up after a deadline
+    thread = threading.Thread(
+        target=check, name='mafsar_mm-heartbeat-check', daemon=True)
+    thread.start()
+    thread.join(window + 5)
+    return found[0] if found else None
 
 
 def is_dist_timeout(exc: BaseException) -> bool:

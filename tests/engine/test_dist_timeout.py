@@ -58,12 +58,14 @@ def _rank_main(rank: int, port: int, agent_store: bool, log: str,
     sys.exit(run_main(main))
 
 
-@pytest.mark.parametrize('stopped,agent_store', [(1, False), (0, True)])
+@pytest.mark.parametrize('stopped,agent_store', [(1, False), (0, True),
+                                                 (0, False)])
 def test_stopped_rank_is_named_after_the_timeout(tmp_path, stopped,
                                                  agent_store):
     """Rank 0 hosting the store (plain ``env://``), or a store outside the
-    ranks (torchrun's agent); the stopped rank is SIGKILLed after
-    SIGCONT, nothing is left running."""
+    ranks (torchrun's agent); when the stopped rank holds the store, the
+    line says that the store does not answer either. The stopped rank is
+    SIGKILLed after SIGCONT, nothing is left running."""
     port = _free_port()
     store = None
     if agent_store:  # what torchrun's agent does for its workers
@@ -94,10 +96,17 @@ def test_stopped_rank_is_named_after_the_timeout(tmp_path, stopped,
         waited = time.monotonic() - start
         err = open(logs[1 - stopped]).read()
         assert survivor.exitcode == 1, err[-3000:]
-        assert err.strip().splitlines() == [
-            f'error: rank {stopped} did not answer within {TIMEOUT} s '
-            '(process-group timeout, env_cfg.dist_cfg.timeout); stopping.'
-        ]
+        what = '(process-group timeout, env_cfg.dist_cfg.timeout)'
+        if stopped == 0 and not agent_store:
+            expected = (
+                f'error: rank 1: a collective operation waited more than '
+                f'{TIMEOUT} s {what} and the rendezvous store at '
+                f'127.0.0.1:{port} does not answer either (its host, rank 0 '
+                'or the launcher, has stopped); stopping.')
+        else:
+            expected = (f'error: rank {stopped} did not answer within '
+                        f'{TIMEOUT} s {what}; stopping.')
+        assert err.strip().splitlines() == [expected]
         # the timeout, then the heartbeat window (2 s here)
         assert TIMEOUT - 0.5 < waited < TIMEOUT + 20
     finally:
