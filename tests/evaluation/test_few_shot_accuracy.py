@@ -100,6 +100,15 @@ def test_running_sums_match_list_computation(queries):
     assert out['acc'] == pytest.approx(acc, rel=1e-13, abs=0)
     assert out['ci95'] == pytest.approx(ci, rel=1e-11, abs=0)
     assert 0 < out['ci95'] < 5
+    # the replaced code took each episode's accuracy in float32 (torch
+    # ``.float().mean()``): the same up to that rounding
+    acc32 = [
+        float((torch.tensor(p) == torch.tensor(g)).float().mean())
+        for _, p, g in episodes
+    ]
+    mean32, ci32 = mean_and_ci95(acc32)
+    assert out['acc'] == pytest.approx(100 * mean32, rel=1e-6, abs=0)
+    assert out['ci95'] == pytest.approx(100 * ci32, rel=1e-5, abs=0)
 
 
 def test_all_equal_accuracies_give_zero_ci():

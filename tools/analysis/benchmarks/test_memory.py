@@ -41,20 +41,58 @@ def _env() -> dict:
 def _measured(args: Sequence[str]) -> tuple:
     """Run ``args``; return (exit status, peak RSS bytes, wall seconds)."""
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, '-c', _MEASURE] + list(args),
-                         cwd=ROOT,
-                         env=_env(),
-                         stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL,
-                         text=True).stdout
+    proc = subprocess.run(
+        [sys.executable, '-c', _MEASURE, sys.executable] + list(args),
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True)
     wall = time.perf_counter() - start
-    line = [x for x in out.splitlines() if x.startswith(RESULT_TAG)][-1]
+    lines = [x for x in proc.stdout.splitlines() if x.startswith(RESULT_TAG)]
+    if not lines:
+        raise RuntimeError(f'measuring {args[0]} failed: '
+                           f'{proc.stderr[-2000:]}')
+    line = lines[-1]
     status, peak = line[len(RESULT_TAG):].split()
     return int(status), int(peak) * 1024, wall
 
 
+def metric_state_bytes(num_episodes: int, seed: int = 0) -> dict:
+    """Memory held by :class:`FewShotAccuracy` after ``num_episodes``
+    random 5-way episodes of 1 query per class (``tracemalloc``: bytes
+    allocated by ``process`` and still alive; and the pickled size of
+    ``self.results``, what MMEngine gathers over ranks)."""
+    import pickle
+    import tracemalloc
+
+    import torch
+
+    from mafsar_mm.evaluation import FewShotAccuracy
+    generator = torch.Generator().manual_seed(seed)
+    gt = torch.arange(5)
+    preds = torch.randint(0, 5, (1000, 5), generator=generator)
+    metric = FewShotAccuracy()
+    tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0]
+    for i in range(num_episodes):
+        metric.process({}, [
+            dict(pred_labels=preds[i % 1000], query_labels=gt, episode_id=i)
+        ])
+    held = tracemalloc.get_traced_memory()[0] - start
+    tracemalloc.stop()
+    metrics = metric.compute_metrics(metric.results)
+    return dict(
+        episodes=num_episodes,
+        traced_bytes=held,
+        pickled_bytes=len(pickle.dumps(metric.results)),
+        results_len=len(metric.results),
+        counted=metrics['episodes'])
+
+
 def run_test_memory(data_root: str,
                     episodes: Sequence[int],
+                    metric_episodes: Sequence[int] = (),
                     log: Callable = print) -> dict:
     """Peak RSS of ``tools/test.py`` for each number of episodes.
 
@@ -66,11 +104,19 @@ def run_test_memory(data_root: str,
     Args:
         data_root (str): Synthetic dataset root.
         episodes (Sequence[int]): Numbers of test episodes.
+        metric_episodes (Sequence[int]): Numbers of episodes for
+            :func:`metric_state_bytes`. Defaults to ().
         log (callable): Progress printer. Defaults to print.
 
     Returns:
-        dict: One row per episode count (peak RSS, wall time, metrics).
+        dict: One row per episode count (peak RSS, wall time, metrics)
+        and the metric's state sizes.
     """
+    metric = []
+    for num in metric_episodes:
+        metric.append(metric_state_bytes(num))
+        log(f'[test_memory] metric state after {num} episodes: '
+            f'{metric[-1]["traced_bytes"]} bytes')
     with tempfile.TemporaryDirectory(prefix='test_memory_') as tmp:
         config = osp.join(tmp, 'tiny.py')
         with open(config, 'w') as f:
@@ -109,7 +155,7 @@ def run_test_memory(data_root: str,
                     ci95=metrics['fewshot/ci95']))
             log(f'[test_memory] {num} episodes: peak RSS '
                 f'{peak / 2**20:.1f} MiB, {wall:.0f} s')
-    return dict(rows=rows)
+    return dict(rows=rows, metric=metric)
 
 
 def render_test_memory(res: dict) -> list:
@@ -135,4 +181,17 @@ def render_test_memory(res: dict) -> list:
         f'episodes the peak RSS changes by {growth:+.1f} MiB '
         f'({(last["episodes"] - first["episodes"]):,d} more episodes).'
     ]
+    if res.get('metric'):
+        lines += [
+            '', '`FewShotAccuracy` alone, fed random 5-way episodes in '
+            'this process: memory allocated by `process` and still held '
+            '(`tracemalloc`), and the pickled size of `self.results` (what '
+            'MMEngine gathers from every rank):', ''
+        ]
+        lines += _table(
+            ('episodes', 'held bytes', 'pickled results bytes',
+             'len(results)', 'episodes counted'),
+            [(f'{m["episodes"]:,d}', f'{m["traced_bytes"]:,d}',
+              f'{m["pickled_bytes"]:,d}', m['results_len'],
+              f'{m["counted"]:,d}') for m in res['metric']])
     return lines
