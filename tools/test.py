@@ -114,8 +114,9 @@ def main() -> None:
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     import mafsar_mm  # noqa: F401
-    from mafsar_mm.engine import dist_timeout_reported, setup_multi_process
+    from mafsar_mm.engine import setup_multi_process
     setup_multi_process(cfg, args.launcher)
+    from mafsar_mm.engine.dist_utils import dist_timeout_reported
     with dist_timeout_reported(cfg):  # a rank that stops: one line
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()

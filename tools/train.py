@@ -122,8 +122,7 @@ def main() -> None:
     cfg = merge_args(cfg, args)
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
-    from mafsar_mm.engine import (dist_timeout_reported,
-                                  find_resume_checkpoint, setup_multi_process)
+    from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
     from mafsar_mm.utils.workdir_lock import claim_work_dir
     claim_work_dir(cfg.work_dir)  # one run per work dir; stale tmp removed
     if args.resume == 'auto':
@@ -131,6 +130,7 @@ def main() -> None:
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
     setup_multi_process(cfg, args.launcher)
+    from mafsar_mm.engine.dist_utils import dist_timeout_reported
     with dist_timeout_reported(cfg):  # a rank that stops: one line
         runner = Runner.from_cfg(cfg)
         if args.resume == 'auto' and not cfg.resume:

@@ -11,8 +11,7 @@ from .checkpoint_loading import (CheckpointError, CorruptCheckpointError,
                                  load_local_checkpoint, safe_local_loading,
                                  to_weights_only_types)
 from .checkpoint_slimming import frozen_pretrained_keys, make_slim
-from .dist_utils import (DEFAULT_TIMEOUT, DistTimeoutError,
-                         dist_timeout_reported, setup_multi_process)
+from .dist_utils import setup_multi_process
 from .episode_feature_cache import EpisodeFeatureCache
 from .episodic_train_loop import EpisodicTrainLoop, seed_everything
 from .errors import USER_ERRORS
@@ -31,6 +30,5 @@ __all__ = [
     'is_intact_checkpoint', 'to_weights_only_types', 'from_weights_only_types',
     'SlimCheckpointHook', 'ParamGroupsResumeHook', 'SafeCheckpointLoadHook',
     'frozen_pretrained_keys', 'load_model_checkpoint', 'make_slim',
-    'prepare_state_dict', 'USER_ERRORS', 'DEFAULT_TIMEOUT', 'DistTimeoutError',
-    'dist_timeout_reported'
+    'prepare_state_dict', 'USER_ERRORS'
 ]
