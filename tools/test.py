@@ -129,8 +129,10 @@ def main() -> None:
     from mafsar_mm.engine import setup_multi_process
     check_config_clip_weights(cfg)  # before anything is built
     setup_multi_process(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    from mafsar_mm.engine.dist_utils import dist_timeout_reported
+    with dist_timeout_reported(cfg):  # a rank that stops: one line
+        runner = Runner.from_cfg(cfg)
+        metrics = runner.test()
     if args.dump_metrics and runner.rank == 0:
         from mafsar_mm.utils.atomic_files import atomic_write
         atomic_write(json.dumps(metrics, indent=2), args.dump_metrics)

@@ -145,11 +145,13 @@ def main() -> None:
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
     setup_multi_process(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    if args.resume == 'auto' and not cfg.resume:
-        runner.logger.warning(f'--resume: {cfg.work_dir} holds no '
-                              'checkpoint; training starts from scratch.')
-    runner.train()
+    from mafsar_mm.engine.dist_utils import dist_timeout_reported
+    with dist_timeout_reported(cfg):  # a rank that stops: one line
+        runner = Runner.from_cfg(cfg)
+        if args.resume == 'auto' and not cfg.resume:
+            runner.logger.warning(f'--resume: {cfg.work_dir} holds no '
+                                  'checkpoint; training starts from scratch.')
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -42,7 +42,9 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
+    # timeout: seconds a collective waits for the other ranks; a rank that
+    # stops answering then ends the run with one line naming it
+    dist_cfg=dict(backend='nccl', timeout=1800))
 
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
 # vis_data/scalars.json: plot it with tools/analysis/analyze_logs.py;

@@ -21,6 +21,9 @@ class EpisodeSampler(Sampler):
     out over ranks as MMEngine's ``DefaultSampler`` does (rank ``r`` takes
     ``r, r + W, ...``, padded to a multiple of ``W``), so the collected
     results are the same episodes whatever the number of processes.
+    :class:`~mafsar_mm.evaluation.FewShotAccuracy` relies on this layout:
+    a rank's last episode is a padding repeat when its position
+    ``r + (count - 1) * W`` is at least ``len(dataset)``.
 
     Args:
         dataset (Sized): The episode dataset.

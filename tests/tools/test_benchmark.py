@@ -16,6 +16,8 @@ from benchmarks.data import run_data  # noqa: E402
 from benchmarks.evaluation import run_eval  # noqa: E402
 from benchmarks.matchers import run_matchers  # noqa: E402
 from benchmarks.params import run_params  # noqa: E402
+from benchmarks.test_memory import (metric_state_bytes,  # noqa: E402
+                                    render_test_memory)
 from benchmarks.train_worker import train_worker  # noqa: E402
 
 QUIET = dict(log=lambda *a: None)
@@ -220,5 +222,29 @@ def test_cli_writes_report_and_results(tmp_path):
     by_method = {r['method']: r for r in stored['params']['rows']}
     for row in rows:
         assert row[3] == f'{by_method[row[0]]["tunable"] / 1e6:.2f} M'
-    # the four other sections: a title each, no numbers yet
-    assert out.read_text().count('(not run yet)') == 4
+    # the five other sections: a title each, no numbers yet
+    assert out.read_text().count('(not run yet)') == 5
+
+
+def test_metric_state_does_not_grow_with_episodes():
+    small, large = metric_state_bytes(10), metric_state_bytes(3000)
+    assert small['counted'] == 10 and large['counted'] == 3000
+    assert small['results_len'] == large['results_len'] == 1
+    assert large['pickled_bytes'] <= small['pickled_bytes'] + 16
+    # a record per episode would hold > 100 bytes each
+    assert large['traced_bytes'] < 20000
+
+
+def test_test_memory_section_renders_rows():
+    rows = [
+        dict(episodes=n, measured_episodes=n, peak_rss=mib * 2**20,
+             wall_s=s, acc=20.0, ci95=1.0)
+        for n, mib, s in ((1000, 1000.0, 60), (10000, 1002.5, 400))
+    ]
+    lines = render_test_memory(dict(rows=rows, metric=[]))
+    header, table = _table_rows(lines, '| episodes asked |')
+    assert table == [['1,000', '1,000', '1000.0', '60', '20.00 +/- 1.00'],
+                     ['10,000', '10,000', '1002.5', '400',
+                      '20.00 +/- 1.00']]
+    assert lines[-1] == ('From 1,000 to 10,000 episodes the peak RSS '
+                         'changes by +2.5 MiB (9,000 more episodes).')

@@ -8,6 +8,7 @@ One entry point, five measurements and a report::
     python tools/analysis/benchmark.py eval     --out docs/benchmarks.md
     python tools/analysis/benchmark.py matchers --out docs/benchmarks.md
     python tools/analysis/benchmark.py data     --out docs/benchmarks.md
+    python tools/analysis/benchmark.py test_memory --out docs/benchmarks.md
     python tools/analysis/benchmark.py report   --out docs/benchmarks.md
     python tools/analysis/benchmark.py all --quick --out /tmp/bench.md
 
@@ -24,6 +25,9 @@ One entry point, five measurements and a report::
   episode against the time of MA-FSAR's whole forward pass.
 * ``data``: videos per second through the video pipelines with 0, 1 and 2
   loader workers against the model's training rate.
+* ``test_memory``: peak RSS of ``tools/test.py`` at 1e3 and 1e4 test
+  episodes, and the memory ``FewShotAccuracy`` holds after 1e3 and 1e6
+  episodes (memory must not grow with the episode count).
 * ``report``: only re-render the report from the stored results.
 
 Every sub-command stores its raw results in a JSON file next to the report
@@ -56,6 +60,7 @@ from benchmarks.evaluation import run_eval  # noqa: E402
 from benchmarks.matchers import run_matchers  # noqa: E402
 from benchmarks.params import run_params  # noqa: E402
 from benchmarks.report import render_report  # noqa: E402
+from benchmarks.test_memory import run_test_memory  # noqa: E402
 from benchmarks.train import run_train, summarize_train  # noqa: E402
 from benchmarks.train_variants import TRAIN_VARIANTS  # noqa: E402
 from benchmarks.train_worker import train_worker  # noqa: E402
@@ -82,6 +87,8 @@ def _settings(quick: bool) -> dict:
             episode_arch='tiny',
             episode_reps=1,
             data_episodes=2,
+            test_memory_episodes=(20, 200),
+            metric_episodes=(100, 1000),
             workers=(0, 1),
             tiny_steps=1)
     return dict(
@@ -105,6 +112,8 @@ def _settings(quick: bool) -> dict:
         episode_arch='ViT-B-32',
         episode_reps=3,
         data_episodes=30,
+        test_memory_episodes=(1000, 10000),
+        metric_episodes=(1000, 1000000),
         workers=(0, 1, 2),
         tiny_steps=5)
 
@@ -302,6 +311,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 if 'train' in results else None)
             results['data'] = run_data(root, cfg['data_episodes'],
                                        cfg['workers'], cfg['tiny_steps'], summ)
+        elif name == 'test_memory':
+            root = _ensure_synthetic(args.data_root, args.quick)
+            results['test_memory'] = run_test_memory(
+                root, cfg['test_memory_episodes'], cfg['metric_episodes'])
         results['section_machine'][name]['seconds'] = \
             time.perf_counter() - t0
         save()

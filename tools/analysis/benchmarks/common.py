@@ -20,9 +20,9 @@ QUICKSTART_CONFIG = osp.join(ROOT, 'configs', 'mafsar',
 DATA_224_CONFIG = osp.join(ROOT, 'configs', '_base_', 'datasets',
                            'fewshot_video_224.py')
 MODEL_CONFIGS = osp.join(ROOT, 'configs', '_base_', 'models')
-SECTIONS = ('params', 'train', 'eval', 'matchers', 'data')
+SECTIONS = ('params', 'train', 'eval', 'matchers', 'data', 'test_memory')
 #: ``all`` runs the short sections first (``data`` reads ``train``).
-RUN_ORDER = ('params', 'matchers', 'eval', 'train', 'data')
+RUN_ORDER = ('params', 'matchers', 'eval', 'train', 'data', 'test_memory')
 RESULT_TAG = 'BENCHMARK_RESULT '
 
 #: Targets of issue 7 (ratios to full fine-tuning, speed-up, share).

@@ -6,6 +6,7 @@ from .markdown import _m, _ok, _table
 from .render_train import (TRAIN_NOTES, _train_summary, render_profiles,
                            render_train, render_train_findings,
                            render_train_levers)
+from .test_memory import render_test_memory
 
 
 def render_params(res: dict) -> List[str]:
@@ -193,10 +194,10 @@ def render_report(results: dict, command: str) -> str:
             'mean nothing.**', ''
         ]
     lines += [
-        'Regenerate this page (all sections, about an hour on the '
-        'machine below):', '', '```bash', command, '```', '',
-        'One section: replace `all` with `params`, `train`, `eval`, '
-        '`matchers` or `data` (the others are kept from '
+        'Regenerate this page (all sections, about an hour and a '
+        'quarter on the machine below):', '', '```bash', command, '```',
+        '', 'One section: replace `all` with `params`, `train`, `eval`, '
+        '`matchers`, `data` or `test_memory` (the others are kept from '
         f'`{results.get("results_file", "the JSON file")}`).', '',
         '## Summary', ''
     ]
@@ -226,7 +227,9 @@ def render_report(results: dict, command: str) -> str:
         train=('2. Training step: memory and time', render_train),
         eval=('3. Evaluation: feature cache', render_eval),
         matchers=('4. Matchers', render_matchers),
-        data=('5. Data loading', render_data))
+        data=('5. Data loading', render_data),
+        test_memory=('6. Test memory against the number of episodes',
+                     render_test_memory))
     for name in SECTIONS:
         title, fn = renders[name]
         lines += [f'## {title}', '']
