@@ -12,7 +12,9 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+
+#: warnings of the first import of mafsar_mm (see ``__main__``)
+IMPORT_WARNINGS = []
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,6 +64,11 @@ def parse_args() -> argparse.Namespace:
         'instead of warning and using each once')
     parser.add_argument(
         '--debug', action='store_true', help='show stack traces of errors')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='also print the environment, the config, the hook order and '
+        'warnings on the console (always in the log file)')
     # torch.distributed.launch (used by mim) passes --local-rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -118,6 +125,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
+    from mafsar_mm.utils.console import build_runner, setup_console
+    setup_console(args.verbose, IMPORT_WARNINGS)  # for the log file
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     # registers mafsar_mm (also done by custom_imports in the configs)
@@ -130,7 +139,7 @@ def main() -> None:
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
     setup_multi_process(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.verbose)
     if args.resume == 'auto' and not cfg.resume:
         runner.logger.warning(f'--resume: {cfg.work_dir} holds no '
                               'checkpoint; training starts from scratch.')
@@ -138,5 +147,10 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    from mafsar_mm.utils.errors import run_main
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        # importing mafsar_mm imports mmcv, which warns (mmcv-lite):
+        # setup_console sends these to the log file
+        from mafsar_mm.utils.errors import run_main
+    IMPORT_WARNINGS.extend(caught)
     sys.exit(run_main(main))
