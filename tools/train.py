@@ -153,4 +153,6 @@ if __name__ == '__main__':
         # setup_console sends these to the log file
         from mafsar_mm.utils.errors import run_main
     IMPORT_WARNINGS.extend(caught)
-    sys.exit(run_main(main))
+    from mafsar_mm.utils.console import console_session
+    with console_session():  # logging and warnings as before, afterwards
+        sys.exit(run_main(main))

@@ -17,10 +17,11 @@ and the runner's file handler receives them once it is built.
 Nothing here runs at import; the tools call it, and ``--verbose`` skips
 it (MMEngine's console as it is).
 """
+import contextlib
 import logging
 import logging.handlers
 import warnings
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
@@ -102,6 +103,32 @@ def setup_console(verbose: bool = False,
     for w in held:
         warnings.showwarning(w.message, w.category, w.filename, w.lineno,
                              w.file, w.line)
+
+
+def restore_console() -> None:
+    """Undo :func:`setup_console`: Python warnings are printed again (the
+    held ones are dropped; the log file has them if it was built)."""
+    buffer = _warning_buffer()
+    if buffer is None:
+        return
+    warnings_logger = logging.getLogger(WARNINGS_LOGGER)
+    warnings_logger.removeHandler(buffer)
+    warnings_logger.propagate = True
+    logging.captureWarnings(False)
+    buffer.setTarget(None)
+    buffer.buffer.clear()
+
+
+@contextlib.contextmanager
+def console_session() -> Iterator[None]:
+    """Run a tool's ``main`` (which calls :func:`setup_console`) and undo
+    it afterwards, also on errors and ``SystemExit``, so that a tool run
+    in-process (tests, ``runpy``) leaves ``logging`` and ``warnings`` as
+    they were."""
+    try:
+        yield
+    finally:
+        restore_console()
 
 
 def quiet_logger(logger: MMLogger) -> MMLogger:

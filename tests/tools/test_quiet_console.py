@@ -163,3 +163,32 @@ def test_console_filter_on_a_logger(tmp_path, capsys):
     for prefix in FILE_ONLY_PREFIXES:
         assert prefix.strip().splitlines()[-1] not in out
         assert prefix.strip().splitlines()[-1] in log
+
+
+def test_setup_console_holds_warnings_and_is_undone(tmp_path, capsys):
+    import warnings
+
+    from mafsar_mm.utils.console import (WARNINGS_LOGGER, console_session,
+                                         setup_console)
+    warnings_logger = logging.getLogger(WARNINGS_LOGGER)
+    handlers = list(warnings_logger.handlers)
+    log_file = str(tmp_path / 'run.log')
+    with console_session():
+        setup_console(False)
+        with warnings.catch_warnings():
+            warnings.simplefilter('always')
+            warnings.warn('held for the log file', UserWarning)
+        assert 'held for the log file' not in capsys.readouterr().err
+        logger = MMLogger.get_instance(
+            'quiet_console_warnings', log_file=log_file, file_mode='w')
+        quiet_logger(logger)  # the held warning reaches the file
+        for handler in logger.handlers:
+            handler.flush()
+        with open(log_file) as f:
+            assert 'UserWarning: held for the log file' in f.read()
+    assert warnings_logger.handlers == handlers
+    assert warnings_logger.propagate
+    with warnings.catch_warnings():
+        warnings.simplefilter('always')
+        warnings.warn('printed again', UserWarning)
+    assert 'printed again' in capsys.readouterr().err
