@@ -16,6 +16,7 @@ have empty slots until someone runs them. Usage::
 Metafile layout after MMAction2's ``configs/recognition/*/metafile.yml``.
 """
 import argparse
+import functools
 import glob
 import json
 import os.path as osp
@@ -139,6 +140,7 @@ def benchmark_of(data_root: str) -> str:
     return key
 
 
+@functools.lru_cache(maxsize=None)
 def describe(config: str) -> dict:
     """The facts of one config that the zoo lists."""
     cfg = Config.fromfile(osp.join(ROOT, config), import_custom_modules=False)
