@@ -64,6 +64,7 @@ def trained(synthetic_root, tmp_path_factory):
         metrics=metrics, test_dir=str(root / 'test'))
 
 
+@pytest.mark.slow  # with the fixture: two tool runs, about 35 s
 def test_training_console_is_progress_and_results(trained):
     out, err = trained['train'].stdout, trained['train'].stderr
     for text in DUMPS:
