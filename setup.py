@@ -1,9 +1,10 @@
 """Install ``mafsar_mm``.
 
-``pip install -e .`` links ``configs/``, ``tools/`` and the split lists
-``data/splits/`` into ``mafsar_mm/.mim`` so that ``mim train mafsar_mm
-<config>`` finds them, as MMAction2's ``setup.py`` does; a regular install
-copies them into the package.
+``pip install -e .`` links ``configs/``, ``tools/``, the split lists
+``data/splits/`` and the model zoo index ``model-index.yml`` into
+``mafsar_mm/.mim`` so that ``mim train mafsar_mm <config>`` and ``mim
+search mafsar_mm`` find them, as MMAction2's ``setup.py`` does; a regular
+install copies them into the package.
 
 mim finds a package's tools through ``pkg_resources``: the first
 distribution of that name along ``sys.path``, whose location + package
@@ -26,7 +27,8 @@ import sys
 from setuptools import find_packages, setup
 
 REPO = osp.dirname(osp.abspath(__file__))
-MIM_FILES = ('configs', 'tools', osp.join('data', 'splits'))
+MIM_FILES = ('configs', 'tools', osp.join('data', 'splits'),
+             'model-index.yml')
 
 
 def read_requirements(path: str) -> list:
@@ -46,8 +48,8 @@ def read_requirements(path: str) -> list:
 
 
 def link_mim_files() -> None:
-    """Put ``configs``, ``tools`` and ``data/splits`` under
-    ``mafsar_mm/.mim`` for mim and for the prepare tool's default.
+    """Put ``configs``, ``tools``, ``data/splits`` and ``model-index.yml``
+    under ``mafsar_mm/.mim`` for mim and for the prepare tool's default.
 
     Editable installs (``develop`` or PEP 660 ``editable_wheel``) get
     relative symlinks so edits show up at once; wheel builds get copies.
@@ -70,9 +72,11 @@ def link_mim_files() -> None:
         elif osp.isdir(dst):
             shutil.rmtree(dst)
         if mode == 'symlink':
-            os.symlink(osp.relpath(src, mim_dir), dst)
-        else:
+            os.symlink(osp.relpath(src, osp.dirname(dst)), dst)
+        elif osp.isdir(src):
             shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
 
 
 class _ProjectRootPth:
@@ -145,7 +149,8 @@ if __name__ == '__main__':
         include_package_data=True,
         package_data={
             'mafsar_mm':
-            ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/data/splits/**/*']
+            ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/data/splits/**/*',
+             '.mim/model-index.yml']
         },
         python_requires='>=3.8',
         install_requires=read_requirements('requirements/runtime.txt'),

@@ -19,7 +19,9 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+
+#: warnings of the first import of mafsar_mm (see ``__main__``)
+IMPORT_WARNINGS = []
 
 
 def parse_args() -> argparse.Namespace:
@@ -72,6 +74,11 @@ def parse_args() -> argparse.Namespace:
         help='stop on videos listed more than once in the annotation file')
     parser.add_argument(
         '--debug', action='store_true', help='show stack traces of errors')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='also print the environment, the config, the hook order and '
+        'warnings on the console (always in the log file)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -81,6 +88,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    from mafsar_mm.utils.console import build_runner, setup_console
+    setup_console(args.verbose, IMPORT_WARNINGS)  # for the log file
     cfg = Config.fromfile(args.config)
     from mafsar_mm.models.utils.clip_config import (
         check_config_clip_weights, merge_cfg_options, set_clip_weights)
@@ -131,7 +140,7 @@ def main() -> None:
     setup_multi_process(cfg, args.launcher)
     from mafsar_mm.engine.dist_utils import dist_timeout_reported
     with dist_timeout_reported(cfg):  # a rank that stops: one line
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg, args.verbose)
         metrics = runner.test()
     if args.dump_metrics and runner.rank == 0:
         from mafsar_mm.utils.atomic_files import atomic_write
@@ -139,5 +148,12 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    from mafsar_mm.utils.errors import run_main
-    sys.exit(run_main(main))
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        # importing mafsar_mm imports mmcv, which warns (mmcv-lite):
+        # setup_console sends these to the log file
+        from mafsar_mm.utils.errors import run_main
+    IMPORT_WARNINGS.extend(caught)
+    from mafsar_mm.utils.console import console_session
+    with console_session():  # logging and warnings as before, afterwards
+        sys.exit(run_main(main))

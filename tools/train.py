@@ -12,7 +12,9 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+
+#: warnings of the first import of mafsar_mm (see ``__main__``)
+IMPORT_WARNINGS = []
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,6 +75,11 @@ def parse_args() -> argparse.Namespace:
         'instead of warning and using each once')
     parser.add_argument(
         '--debug', action='store_true', help='show stack traces of errors')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='also print the environment, the config, the hook order and '
+        'warnings on the console (always in the log file)')
     # torch.distributed.launch (used by mim) passes --local-rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -129,6 +136,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
+    from mafsar_mm.utils.console import build_runner, setup_console
+    setup_console(args.verbose, IMPORT_WARNINGS)  # for the log file
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     # registers mafsar_mm (also done by custom_imports in the configs)
@@ -147,7 +156,7 @@ def main() -> None:
     setup_multi_process(cfg, args.launcher)
     from mafsar_mm.engine.dist_utils import dist_timeout_reported
     with dist_timeout_reported(cfg):  # a rank that stops: one line
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg, args.verbose)
         if args.resume == 'auto' and not cfg.resume:
             runner.logger.warning(f'--resume: {cfg.work_dir} holds no '
                                   'checkpoint; training starts from scratch.')
@@ -155,5 +164,12 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    from mafsar_mm.utils.errors import run_main
-    sys.exit(run_main(main))
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        # importing mafsar_mm imports mmcv, which warns (mmcv-lite):
+        # setup_console sends these to the log file
+        from mafsar_mm.utils.errors import run_main
+    IMPORT_WARNINGS.extend(caught)
+    from mafsar_mm.utils.console import console_session
+    with console_session():  # logging and warnings as before, afterwards
+        sys.exit(run_main(main))

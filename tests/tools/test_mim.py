@@ -1,6 +1,7 @@
 """``mim train`` / ``mim test`` after the README's editable install, with
 no PYTHONPATH: mim finds ``mafsar_mm/.mim/tools/*.py`` through the
 project's metadata (setup.py, ``EditableWheel``)."""
+import glob
 import os
 import os.path as osp
 import subprocess
@@ -83,6 +84,28 @@ def test_mim_train_and_test_on_two_processes(fresh_python, synthetic_root,
     assert '"fewshot/episodes": 6' in metrics
 
 
+def test_mim_search_lists_the_model_zoo(fresh_python, tmp_path):
+    """``mim search mafsar_mm`` reads ``mafsar_mm/.mim/model-index.yml``
+    (linked by the editable install) and its metafiles."""
+    import json
+    out = tmp_path / 'zoo.json'
+    search = _run([
+        fresh_python, '-m', 'mim', 'search', 'mafsar_mm', '--json',
+        str(out)
+    ], cwd=str(tmp_path))
+    assert search.returncode == 0, (search.stdout + search.stderr)[-3000:]
+    zoo = json.loads(out.read_text())  # field -> config id -> value
+    configs = zoo['config']
+    assert configs['mafsar_ssv2_5w1s'] == 'configs/mafsar_ssv2_5w1s.py'
+    assert len(configs) == len([
+        p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                             recursive=True) if '_base_' not in p
+    ])
+    assert zoo['synthetic-spatial/accuracy'][
+        'mafsar_vit-tiny_5w1s_synthetic'] == 82.4
+    assert zoo['setting']['trx_vit-b32_5w5s_ssv2-full'] == '5-way 5-shot'
+
+
 def test_wheel_ships_split_lists_configs_and_tools(tmp_path):
     import shutil
     import zipfile
@@ -91,7 +114,7 @@ def test_wheel_ships_split_lists_configs_and_tools(tmp_path):
     for name in ('mafsar_mm', 'configs', 'tools', 'requirements',
                  osp.join('data', 'splits')):
         shutil.copytree(osp.join(REPO, name), src / name, ignore=skip)
-    for name in ('setup.py', 'setup.cfg', 'README.md'):
+    for name in ('setup.py', 'setup.cfg', 'README.md', 'model-index.yml'):
         shutil.copy(osp.join(REPO, name), src / name)
     build = _run([
         sys.executable, '-m', 'pip', 'wheel', '--no-deps',
@@ -108,3 +131,5 @@ def test_wheel_ships_split_lists_configs_and_tools(tmp_path):
                     in names)
     assert 'mafsar_mm/.mim/tools/train.py' in names
     assert 'mafsar_mm/.mim/configs/_base_/default_runtime.py' in names
+    assert 'mafsar_mm/.mim/model-index.yml' in names
+    assert 'mafsar_mm/.mim/configs/mafsar/metafile.yml' in names

@@ -1,13 +1,26 @@
+"""tools/analysis/count_params.py: counts, the MA-FSAR budget, and the
+Table 4 comparison printed only where it applies."""
 import importlib.util
 import os.path as osp
 import sys
 
 from torch import nn
 
-from mafsar_mm.utils.param_count import (count_parameters,
-                                         format_parameter_table, mafsar_budget)
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def load_tool():
+    path = osp.join(ROOT, 'tools', 'analysis', 'count_params.py')
+    spec = importlib.util.spec_from_file_location('count_params_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = load_tool()
+count_parameters = tool.count_parameters
+format_parameter_table = tool.format_parameter_table
+mafsar_budget = tool.mafsar_budget
 
 
 def test_count_parameters_rows():
@@ -41,16 +54,7 @@ def test_mafsar_vit_b32_budget_matches_the_paper():
     assert abs(budget['full_visual_ft'] - 90.99e6) < 0.05e6
 
 
-def load_tool():
-    path = osp.join(ROOT, 'tools', 'analysis', 'count_params.py')
-    spec = importlib.util.spec_from_file_location('count_params_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_strip_pretrained():
-    tool = load_tool()
     cfg = dict(
         backbone=dict(clip=dict(model_name='ViT-B-32', pretrained='openai')),
         text=[dict(clip=dict(model_cfg={}, pretrained='/x.pt'))],
@@ -73,9 +77,38 @@ def test_tool_on_a_config(tmp_path, monkeypatch, capsys):
         'heads=2, layers=2))\n'
         "model = dict(type='CLIPViTFgMA', clip=dict(model_cfg=tiny, "
         "pretrained='/no/such/file.pt'))\n")
-    tool = load_tool()
     monkeypatch.setattr(sys, 'argv', ['count_params.py', str(cfg)])
     tool.main()
     out = capsys.readouterr().out
     assert 'total' in out and 't_adapters' in out and 'text_fcs' in out
     assert '21,088' in out  # tunable parameters of the tiny backbone
+
+
+def _table4_lines(out: str) -> list:
+    table = out[out.index('rows of MA-FSAR Table 4'):]
+    return [line for line in table.splitlines()
+            if line.split() and line.split()[0] in tool.TABLE4_PAPER]
+
+
+def test_table4_compared_only_for_the_table4_config(monkeypatch, capsys):
+    """Another MA-FSAR config prints its rows without the paper's columns
+    (no expected 'NO' verdicts); ``--table4`` asks for the comparison."""
+    config = osp.join(ROOT, 'configs', 'mafsar',
+                      'mafsar_vit-tiny_5w1s_synthetic.py')
+    monkeypatch.setattr(sys, 'argv',
+                        ['count_params.py', config, '--depth', '1'])
+    tool.main()
+    out = capsys.readouterr().out
+    rows = _table4_lines(out)
+    assert len(rows) == 5
+    assert all(len(line.split()) == 3 for line in rows)  # row, ours, M
+    assert 'NO' not in out and 'paper (M)' not in out
+    assert f'compared with the paper for {tool.TABLE4_CONFIG}' in out
+    monkeypatch.setattr(sys, 'argv', ['count_params.py', config, '--depth',
+                                      '1', '--table4'])
+    tool.main()
+    out = capsys.readouterr().out
+    assert 'paper (M)' in out
+    # the tiny CLIP is far from ViT-B/32 in every row
+    verdicts = [line.split()[-1] for line in _table4_lines(out)]
+    assert verdicts == ['NO'] * 5

@@ -1,0 +1,157 @@
+"""The model zoo (``model-index.yml``, ``configs/**/metafile.yml``, the
+family READMEs): fresh, parsed as ``mim search`` parses it, every config
+listed once, and numbers only where this repository measured them."""
+import glob
+import importlib.util
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from mim.commands.search import convert2df
+from modelindex.load_model_index import load
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _zoo_tool():
+    path = osp.join(REPO, 'tools', 'analysis', 'model_zoo.py')
+    spec = importlib.util.spec_from_file_location('model_zoo_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+zoo = _zoo_tool()
+
+
+@pytest.fixture(scope='module')
+def index():
+    """The zoo as ``mim search`` reads it (``modelindex.load`` and mim's
+    ``convert2df``)."""
+    metadata = load(osp.join(REPO, 'model-index.yml'))
+    return metadata, convert2df(metadata)
+
+
+def test_zoo_files_are_up_to_date(capsys):
+    assert zoo.main(['--check']) == 0, capsys.readouterr().err
+
+
+def test_check_names_a_stale_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(zoo, 'ROOT', str(tmp_path))
+    monkeypatch.setattr(zoo, 'expected_files',
+                        lambda: {'model-index.yml': 'Import: []\n'})
+    assert zoo.main(['--check']) == 1
+    err = capsys.readouterr().err
+    assert 'stale model-zoo files' in err and 'model-index.yml' in err
+    assert not (tmp_path / 'model-index.yml').exists()  # --check writes none
+
+
+def test_every_config_is_listed_once(index):
+    metadata, frame = index
+    configs = sorted(
+        osp.relpath(p, REPO)
+        for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                           recursive=True)
+        if '_base_' not in p.split(os.sep))
+    listed = sorted(model.config for model in metadata.models)
+    assert listed == configs
+    assert sorted(frame.index) == sorted(
+        osp.splitext(osp.basename(c))[0] for c in configs)
+    for model in metadata.models:
+        assert osp.isfile(osp.join(REPO, model.config))
+    for collection in metadata.collections:
+        assert osp.isfile(osp.join(REPO, collection.readme))
+
+
+def test_metadata_follows_the_config(index):
+    metadata, frame = index
+    by_name = {m.name: m for m in metadata.models}
+    model = by_name['mafsar_vit-b32_5w5s_ssv2-small_trx']
+    assert model.metadata.data['Setting'] == '5-way 5-shot'
+    assert model.metadata.data['Matcher'] == 'TRXMatcher'
+    assert model.metadata.data['Training Data'] == 'SSv2-Small'
+    row = frame.loc['mafsar_ssv2_5w1s']
+    assert (row['setting'], row['training_data']) == ('5-way 1-shot',
+                                                      'ssv2-full')
+    assert row['architecture'] == ('clip vit-b-16, frozen clip + fgma '
+                                   'adapters')
+
+
+def test_results_only_where_measured(index):
+    """Numbers only for synthetic configs, and each one is a test row of
+    docs/synthetic_comparison.md for that very config."""
+    metadata, frame = index
+    measured = {(r['config'], r['acc'], r['ci95'])
+                for r in zoo.comparison_rows() if not zoo.model_options(r)}
+    with_results = 0
+    for model in metadata.models:
+        training_data = model.metadata.data['Training Data']
+        for result in model.results or []:
+            with_results += 1
+            assert training_data.startswith('Synthetic'), model.name
+            metrics = result.metrics
+            assert (model.config, metrics['Accuracy'],
+                    metrics['95% CI']) in measured
+    assert with_results == len(measured) == 31  # 48 rows, 17 ablations
+    assert frame.loc['mafsar_vit-tiny_5w1s_synthetic',
+                     'synthetic-spatial/accuracy'] == 82.4
+
+
+def test_readme_slots_of_the_real_benchmarks_are_empty():
+    for folder in zoo.FAMILIES:
+        with open(osp.join(REPO, folder, 'README.md')) as f:
+            text = f.read()
+        real = text[text.index('## Results on the real benchmarks'):
+                    text.index('## Results on the synthetic data')]
+        rows = [line for line in real.splitlines()
+                if line.startswith('| `')]
+        assert rows, folder
+        for line in rows:
+            cells = [c.strip() for c in line.strip('|').split('|')]
+            # accuracy, 95% CI, log, checkpoint: empty
+            assert cells[6:8] == ['', ''] and cells[9:] == ['', ''], line
+
+
+def test_slurm_scripts_call_the_tools(tmp_path):
+    """With a stand-in ``srun`` that prints its arguments."""
+    srun = tmp_path / 'srun'
+    srun.write_text('#!/bin/sh\necho "srun $*"\n')
+    srun.chmod(0o755)
+    env = dict(os.environ, PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}',
+               GPUS='4', GPUS_PER_NODE='2')
+    train = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'slurm_train.sh'), 'part', 'job',
+         'cfg.py', '--work-dir', 'w'], env=env, capture_output=True,
+        text=True)
+    assert train.returncode == 0, train.stderr
+    line = train.stdout.strip()
+    assert line.startswith('srun -p part --job-name=job --gres=gpu:2 '
+                           '--ntasks=4 --ntasks-per-node=2')
+    assert line.endswith(f'python -u {REPO}/tools/train.py cfg.py '
+                         '--launcher=slurm --work-dir w')
+    test = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'slurm_test.sh'), 'part', 'job',
+         'cfg.py', 'ckpt.pth'], env=env, capture_output=True, text=True)
+    assert test.returncode == 0, test.stderr
+    assert test.stdout.strip().endswith(
+        f'python -u {REPO}/tools/test.py cfg.py ckpt.pth --launcher=slurm')
+    usage = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'slurm_test.sh'), 'part'],
+        env=env, capture_output=True, text=True)
+    assert usage.returncode == 1 and usage.stderr.startswith('usage:')
+
+
+def test_print_config_applies_options():
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analysis',
+                                  'print_config.py'),
+         osp.join(REPO, 'configs', 'mafsar_ssv2_5w1s.py'), '--cfg-options',
+         'model.head.matcher.type=BiMHMMatcher'],
+        capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=REPO))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith('Config:\n')
+    assert "matcher=dict(type='BiMHMMatcher')" in out.stdout
+    assert "model_name='ViT-B-16'" in out.stdout
