@@ -222,8 +222,8 @@ def test_cli_writes_report_and_results(tmp_path):
     by_method = {r['method']: r for r in stored['params']['rows']}
     for row in rows:
         assert row[3] == f'{by_method[row[0]]["tunable"] / 1e6:.2f} M'
-    # the five other sections: a title each, no numbers yet
-    assert out.read_text().count('(not run yet)') == 5
+    # the six other sections: a title each, no numbers yet
+    assert out.read_text().count('(not run yet)') == 6
 
 
 def test_metric_state_does_not_grow_with_episodes():

@@ -28,6 +28,9 @@ One entry point, five measurements and a report::
 * ``test_memory``: peak RSS of ``tools/test.py`` at 1e3 and 1e4 test
   episodes, and the memory ``FewShotAccuracy`` holds after 1e3 and 1e6
   episodes (memory must not grow with the episode count).
+* ``headline``: peak memory, time to the first iteration and time per
+  iteration of ``tools/train.py configs/mafsar_ssv2_5w1s.py`` for each
+  gradient-checkpointing setting (a run over 16 GiB is stopped there).
 * ``report``: only re-render the report from the stored results.
 
 Every sub-command stores its raw results in a JSON file next to the report
@@ -60,6 +63,7 @@ from benchmarks.evaluation import run_eval  # noqa: E402
 from benchmarks.matchers import run_matchers  # noqa: E402
 from benchmarks.params import run_params  # noqa: E402
 from benchmarks.report import render_report  # noqa: E402
+from benchmarks.headline import run_headline  # noqa: E402
 from benchmarks.test_memory import run_test_memory  # noqa: E402
 from benchmarks.train import run_train, summarize_train  # noqa: E402
 from benchmarks.train_variants import TRAIN_VARIANTS  # noqa: E402
@@ -88,6 +92,7 @@ def _settings(quick: bool) -> dict:
             episode_reps=1,
             data_episodes=2,
             test_memory_episodes=(20, 200),
+            headline_iters=1,
             metric_episodes=(100, 1000),
             workers=(0, 1),
             tiny_steps=1)
@@ -113,6 +118,7 @@ def _settings(quick: bool) -> dict:
         episode_reps=3,
         data_episodes=30,
         test_memory_episodes=(1000, 10000),
+        headline_iters=2,
         metric_episodes=(1000, 1000000),
         workers=(0, 1, 2),
         tiny_steps=5)
@@ -315,6 +321,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
             root = _ensure_synthetic(args.data_root, args.quick)
             results['test_memory'] = run_test_memory(
                 root, cfg['test_memory_episodes'], cfg['metric_episodes'])
+        elif name == 'headline':
+            root = _ensure_synthetic(args.data_root, args.quick)
+            results['headline'] = run_headline(root,
+                                               iters=cfg['headline_iters'])
         results['section_machine'][name]['seconds'] = \
             time.perf_counter() - t0
         save()

@@ -20,9 +20,11 @@ QUICKSTART_CONFIG = osp.join(ROOT, 'configs', 'mafsar',
 DATA_224_CONFIG = osp.join(ROOT, 'configs', '_base_', 'datasets',
                            'fewshot_video_224.py')
 MODEL_CONFIGS = osp.join(ROOT, 'configs', '_base_', 'models')
-SECTIONS = ('params', 'train', 'eval', 'matchers', 'data', 'test_memory')
+SECTIONS = ('params', 'train', 'eval', 'matchers', 'data', 'test_memory',
+            'headline')
 #: ``all`` runs the short sections first (``data`` reads ``train``).
-RUN_ORDER = ('params', 'matchers', 'eval', 'train', 'data', 'test_memory')
+RUN_ORDER = ('params', 'matchers', 'eval', 'train', 'data', 'test_memory',
+             'headline')
 RESULT_TAG = 'BENCHMARK_RESULT '
 
 #: Targets of issue 7 (ratios to full fine-tuning, speed-up, share).

@@ -6,6 +6,7 @@ from .markdown import _m, _ok, _table
 from .render_train import (TRAIN_NOTES, _train_summary, render_profiles,
                            render_train, render_train_findings,
                            render_train_levers)
+from .headline import render_headline
 from .test_memory import render_test_memory
 
 
@@ -197,7 +198,8 @@ def render_report(results: dict, command: str) -> str:
         'Regenerate this page (all sections, about an hour and a '
         'quarter on the machine below):', '', '```bash', command, '```',
         '', 'One section: replace `all` with `params`, `train`, `eval`, '
-        '`matchers`, `data` or `test_memory` (the others are kept from '
+        '`matchers`, `data`, `test_memory` or `headline` (the others are '
+        'kept from '
         f'`{results.get("results_file", "the JSON file")}`).', '',
         '## Summary', ''
     ]
@@ -229,7 +231,9 @@ def render_report(results: dict, command: str) -> str:
         matchers=('4. Matchers', render_matchers),
         data=('5. Data loading', render_data),
         test_memory=('6. Test memory against the number of episodes',
-                     render_test_memory))
+                     render_test_memory),
+        headline=('7. The headline config with tools/train.py',
+                  render_headline))
     for name in SECTIONS:
         title, fn = renders[name]
         lines += [f'## {title}', '']
