@@ -168,15 +168,19 @@ class _Checker:
 
     def _kwargs_of(self) -> dict:
         """``CheckpointHook``'s ``**kwargs`` go to the runner's
-        ``save_checkpoint``."""
+        ``save_checkpoint``; ``FewShotHead``'s only catch the names of
+        arguments that moved (to say where), so they accept none."""
         from mmengine.hooks import CheckpointHook
+
+        from mafsar_mm.models.heads.few_shot_head import FewShotHead
+        kwargs_of = {FewShotHead: set()}
         runner = self.cfg.get('runner_type', 'Runner')
         if isinstance(runner, str):
             runner = lookup(self.reg('RUNNERS'), runner, None)
         save = accepted_keys(getattr(runner, 'save_checkpoint', None))
-        if save is None:
-            return {}
-        return {CheckpointHook: save - _SAVE_ARGS_OF_HOOK}
+        if save is not None:
+            kwargs_of[CheckpointHook] = save - _SAVE_ARGS_OF_HOOK
+        return kwargs_of
 
     # the parts of a run, as MMEngine's Runner builds them
 

@@ -166,12 +166,12 @@ def test_hooks(quickstart):
     assert _error(quickstart, **{
         'default_hooks.checkpoint.intervl': 3
     }) == ('default_hooks.checkpoint.intervl is not an option of '
-           'CheckpointHook; did you mean interval?')
+           'AtomicCheckpointHook; did you mean interval?')
     # what the hook gives save_checkpoint itself is no option either
     assert _error(quickstart, **{
         'default_hooks.checkpoint.meta': {}
-    }) == ('default_hooks.checkpoint.meta is not an option of CheckpointHook; '
-           'its options: backend_args, by_epoch, file_client_args, '
+    }) == ('default_hooks.checkpoint.meta is not an option of '
+           'AtomicCheckpointHook; its options: backend_args, by_epoch, file_client_args, '
            'filename_tmpl, greater_keys, interval, less_keys, max_keep_ckpts, '
            'out_dir, priority, published_keys, rule, save_begin, save_best, '
            'save_last, save_optimizer, save_param_scheduler')

@@ -42,7 +42,7 @@ def _run(tool, args, capsys, monkeypatch):
         # item 7: MMEngine would accept it and fail at the first save
         ('default_hooks.checkpoint.intervl=3',
          'default_hooks.checkpoint.intervl is not an option of '
-         'CheckpointHook; did you mean interval?'),
+         'AtomicCheckpointHook; did you mean interval?'),
     ])
 def test_train_stops_at_start(option, line, tmp_path, capsys, monkeypatch):
     work = tmp_path / 'work'

@@ -27,7 +27,11 @@ from conftest import run_tool  # noqa: E402
 
 #: what only the log file shows (MMEngine's dumps, mmcv's import warning)
 DUMPS = ('System environment:', 'Config:', 'Hooks will be executed',
-         '"FileClient" will be deprecated', 'MultiScaleDeformableAttention')
+         '"FileClient" will be deprecated')
+#: never on the console (mmcv-lite's import warning: no longer raised since
+#: importing mafsar_mm stopped loading mmaction.models, so not in the log
+#: either)
+NOT_ON_CONSOLE = DUMPS + ('MultiScaleDeformableAttention', )
 
 
 def _log_text(folder: str) -> str:
@@ -67,7 +71,7 @@ def trained(synthetic_root, tmp_path_factory):
 @pytest.mark.slow  # with the fixture: two tool runs, about 35 s
 def test_training_console_is_progress_and_results(trained):
     out, err = trained['train'].stdout, trained['train'].stderr
-    for text in DUMPS:
+    for text in NOT_ON_CONSOLE:
         assert text not in out + err, text
     assert 'Iter(train) [2/2]' in out
     assert re.search(r'Few-shot accuracy: [\d.]+ \+/- [\d.]+ %', out)
