@@ -171,10 +171,11 @@ def test_hooks(quickstart):
     assert _error(quickstart, **{
         'default_hooks.checkpoint.meta': {}
     }) == ('default_hooks.checkpoint.meta is not an option of '
-           'AtomicCheckpointHook; its options: backend_args, by_epoch, file_client_args, '
-           'filename_tmpl, greater_keys, interval, less_keys, max_keep_ckpts, '
-           'out_dir, priority, published_keys, rule, save_begin, save_best, '
-           'save_last, save_optimizer, save_param_scheduler')
+           'AtomicCheckpointHook; its options: backend_args, by_epoch, '
+           'file_client_args, filename_tmpl, greater_keys, interval, '
+           'less_keys, max_keep_ckpts, out_dir, priority, published_keys, '
+           'rule, save_begin, save_best, save_last, save_optimizer, '
+           'save_param_scheduler')
     assert _error(quickstart, **{
         'default_hooks.slim_checkpoint.slimm': 1
     }) == ('default_hooks.slim_checkpoint.slimm is not an option of '
@@ -183,7 +184,7 @@ def test_hooks(quickstart):
         'default_hooks.logger.type': 'Loger'
     }).startswith("default_hooks.logger.type='Loger' is "
                   'not registered; closest: LoggerHook '
-                  '(all: CheckpointHook, ')
+                  '(all: AtomicCheckpointHook, CheckpointHook, ')
     # a misspelt hook name adds an entry without a type
     assert _error(quickstart, **{
         'default_hooks.checkpint.interval': 3
