@@ -237,13 +237,20 @@ def test_interrupted_training_ends_in_one_line(synthetic_root, tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env())
+        # a run that does not end is made to print every thread's stack
+        env=dict(_env(), PYTHONFAULTHANDLER='1'))
     deadline = time.time() + 240
     while not (work_dir / 'iter_2.pth').exists():
         assert proc.poll() is None and time.time() < deadline
         time.sleep(0.2)
     proc.send_signal(signum)
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # faulthandler dumps the stacks
+        _, err = proc.communicate(timeout=60)
+        pytest.fail(f'no exit 120 s after {signal.Signals(signum).name}; '
+                    f'stderr and stacks:\n{err[-8000:]}')
     assert proc.returncode == status, err
     name = signal.Signals(signum).name
     last = err.strip().splitlines()[-1]
