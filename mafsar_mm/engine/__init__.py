@@ -16,7 +16,6 @@ from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper, use_amp
 from .dist_utils import setup_multi_process
 from .episode_feature_cache import EpisodeFeatureCache
 from .episodic_train_loop import EpisodicTrainLoop, seed_everything
-from .errors import USER_ERRORS
 from .few_shot_loops import FewShotTestLoop, FewShotValLoop
 from .hooks import (AtomicCheckpointHook, ParamGroupsResumeHook,
                     ResumeConfigCheckHook, SafeCheckpointLoadHook,
@@ -34,5 +33,5 @@ __all__ = [
     'AtomicCheckpointHook', 'SlimCheckpointHook', 'ParamGroupsResumeHook',
     'SafeCheckpointLoadHook', 'ResumeConfigCheckHook',
     'frozen_pretrained_keys', 'load_model_checkpoint', 'make_slim',
-    'prepare_state_dict', 'USER_ERRORS', 'CPUAmpOptimWrapper', 'use_amp'
+    'prepare_state_dict', 'CPUAmpOptimWrapper', 'use_amp'
 ]
