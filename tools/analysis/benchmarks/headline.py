@@ -37,10 +37,13 @@ data_root = {root!r}
 model = dict(
     backbone=dict(clip=dict(pretrained=None)),
     text_encoder=dict(clip=dict(pretrained=None)))
+# the synthetic lists name videos/... relative to the root (the real
+# datasets' lists are relative to data_prefix)
+_data = dict(data_root=data_root, data_prefix=dict(video=''))
 train_dataloader = dict(num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = dict(dataset=dict(data_root=data_root))
+                        dataset=_data)
+val_dataloader = dict(dataset=_data)
+test_dataloader = dict(dataset=_data)
 """
 
 _ITER = re.compile(r'Iter\(train\) \[\s*(\d+)/')
