@@ -86,5 +86,5 @@ def test_split_lists_written_from_the_split_zero_lists(tmp_path):
                 assert pair is None or pair in labels
                 assert of_motion[specs[label]['motion']] == split
     # the spatial flavour has one split
-    assert synthetic.generate.write_class_split_lists(
+    assert synthetic.write_class_split_lists(
         str(tmp_path), 'spatial') == []

@@ -138,7 +138,7 @@ def main(argv=None):
                   f"frames={meta['num_frames']}, size={meta['size']}, "
                   f"seed={meta['seed']}).")
         # the other class splits' lists (cheap; older datasets lack them)
-        synthetic.generate.write_class_split_lists(
+        synthetic.write_class_split_lists(
             args.out, meta.get('flavour', 'spatial'))
         return 0
     # Clear what a forced or interrupted earlier run left behind.

@@ -7,6 +7,7 @@ loaded without the rest of ``mafsar_mm`` (``tools/data/make_synthetic.py``
 loads it by path).
 """
 from . import generate
+from .class_split_lists import write_class_split_lists
 from .classes import (CLASS_TABLE, FLAVOURS, PAIRED_MOTIONS, SINGLE_MOTIONS,
                       SPLITS, TEMPORAL_PAIRED, TEMPORAL_SINGLE,
                       TEMPORAL_CLASS_SPLITS, TEMPORAL_TABLE, get_class_specs,
@@ -29,5 +30,6 @@ __all__ = [
     'check_settings', 'dataset_matches', 'is_dataset_complete', 'load_meta',
     'make_synthetic_dataset', 'remove_dataset', 'summarize_classes',
     'video_name', 'motion_trajectory', 'render_frames', 'temporal_trajectory',
-    'HELD_OUT_STYLES', 'STYLE_FAMILIES', 'check_style'
+    'HELD_OUT_STYLES', 'STYLE_FAMILIES', 'check_style',
+    'write_class_split_lists'
 ]

@@ -177,3 +177,11 @@ def write_video(path: str, frames: np.ndarray, fps: int = FPS) -> None:
     finally:
         writer.release()
     os.replace(tmp, path)
+
+
+def write_text(path: str, text: str) -> None:
+    """Write a text file through a temporary file and a rename."""
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(text)
+    os.replace(tmp, path)

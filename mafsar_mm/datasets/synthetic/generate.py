@@ -23,10 +23,10 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import cv2
 
-from .classes import (SPLITS, TEMPORAL_CLASS_SPLITS, check_flavour,
-                      get_class_specs, get_temporal_pairs, slug,
-                      temporal_class_split, video_rng)
-from .drawing import FPS, write_video
+from .classes import (SPLITS, check_flavour, get_class_specs,
+                      get_temporal_pairs, slug, video_rng)
+from .class_split_lists import write_class_split_lists
+from .drawing import FPS, write_text, write_video
 from .render import render_frames
 from .styles import check_style
 
@@ -118,13 +118,6 @@ def _run_workers(out_dir: str, tasks: List[Tuple[int, int]], job: dict,
                 proc.wait()
     if failed:
         raise RuntimeError(f'{len(failed)} synthetic video worker(s) failed')
-
-
-def _write_text(path: str, text: str) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _settings(videos_per_class: int, num_frames: int, size: int,
@@ -300,16 +293,16 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
             _make_one(out_dir, specs[label], index, seed, num_frames, size)
             progress(1)
 
-    _write_text(osp.join(out_dir, 'classes.txt'),
-                ''.join(s['name'] + '\n' for s in specs))
+    write_text(osp.join(out_dir, 'classes.txt'),
+               ''.join(s['name'] + '\n' for s in specs))
     by_split = {split: [] for split in SPLITS}
     for label, index in tasks:
         spec = specs[label]
         name = video_name(spec, index)
         by_split[spec['split']].append(f'{name} {label}\n')
     for split in SPLITS:
-        _write_text(osp.join(out_dir, f'{split}.txt'),
-                    ''.join(by_split[split]))
+        write_text(osp.join(out_dir, f'{split}.txt'),
+                   ''.join(by_split[split]))
     write_class_split_lists(out_dir, flavour)
 
     split_labels = {split: [s['label'] for s in specs if s['split'] == split]
@@ -339,47 +332,8 @@ def make_synthetic_dataset(out_dir: str, videos_per_class: int = 20,
         pairs=[list(p) for p in pairs],
         classes=specs,
     )
-    _write_text(meta_path, json.dumps(meta, indent=2) + '\n')
+    write_text(meta_path, json.dumps(meta, indent=2) + '\n')
     return summary
-
-
-def write_class_split_lists(out_dir: str, flavour: str) -> List[str]:
-    """Write the lists of the temporal flavour's other class splits.
-
-    Split ``k >= 1`` of :data:`.classes.TEMPORAL_CLASS_SPLITS` gets
-    ``split{k}/{train,val,test}.txt`` next to the split-0 lists, with the
-    same videos and labels (a class only changes split), so configs select
-    it with ``ann_file='split1/train.txt'``. Made from the split-0 lists, so
-    it also serves datasets generated before the splits existed.
-
-    Args:
-        out_dir (str): A complete dataset directory.
-        flavour (str): Its flavour; the spatial flavour has one split.
-
-    Returns:
-        list[str]: The folders written (empty for the spatial flavour).
-    """
-    if flavour != 'temporal':
-        return []
-    specs = get_class_specs(flavour)
-    lines = []
-    for split in SPLITS:
-        with open(osp.join(out_dir, f'{split}.txt'), encoding='utf-8') as f:
-            lines += [line for line in f if line.strip()]
-    written = []
-    for k in range(1, len(TEMPORAL_CLASS_SPLITS)):
-        of_motion = temporal_class_split(k)
-        by_split = {split: [] for split in SPLITS}
-        for line in lines:
-            motion = specs[int(line.rsplit(maxsplit=1)[1])]['motion']
-            by_split[of_motion[motion]].append(line)
-        folder = osp.join(out_dir, f'split{k}')
-        os.makedirs(folder, exist_ok=True)
-        for split in SPLITS:
-            _write_text(osp.join(folder, f'{split}.txt'),
-                        ''.join(by_split[split]))
-        written.append(folder)
-    return written
 
 
 def remove_dataset(out_dir: str) -> None:
