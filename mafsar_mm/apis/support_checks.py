@@ -12,7 +12,7 @@ from typing import Dict, Iterable, Sequence
 
 from mmengine.logging import print_log
 
-from mafsar_mm.datasets.few_shot_video_dataset import class_name_key
+from mafsar_mm.datasets.annotation_files import class_name_key
 from mafsar_mm.utils.errors import InputError
 
 
