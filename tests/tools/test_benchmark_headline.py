@@ -37,6 +37,16 @@ def test_finished_run_is_timed(tmp_path, synthetic_root):
     assert row['iter_s'] > 0 and row['peak_rss'] > 100 * 2**20
 
 
+def test_gpu_memory_is_read_from_the_logged_iterations():
+    line = ('12/03 - mmengine - INFO - Iter(train) [ 20/400]  lr: 1e-05  '
+            'eta: 0:01:00  time: 0.5  data_time: 0.01  memory: {}  loss: 1')
+    assert headline.gpu_memory_mib([line.format(9000),
+                                    line.format(11800), 'memory: 99']) \
+        == 11800
+    cpu = line.replace('  memory: {}', '')
+    assert headline.gpu_memory_mib([cpu]) is None
+
+
 def test_render_gives_every_setting():
     res = dict(iters=2, limit_gib=16.0, threads=2, rows=[
         dict(setting='with_cp=False (none)', status='over limit',
@@ -46,10 +56,10 @@ def test_render_gives_every_setting():
              peak_rss=8.8 * 2**30, first_iter_s=600.4, iter_s=525.6,
              iters_logged=2)])
     lines = headline.render_headline(res)
-    assert '| with_cp=False (none) | over limit | 16.2 | - | - | 0 / 2 |' \
-        in lines
-    assert '| with_cp=True (whole blocks) | ok | 8.8 | 600 | 526 | 2 / 2 |' \
-        in lines
+    assert ('| with_cp=False (none) | over limit | 16.2 | - | - | - | 0 / 2 |'
+            in lines)
+    assert ('| with_cp=True (whole blocks) | ok | 8.8 | - | 600 | 526 | '
+            '2 / 2 |') in lines
     assert set(headline.HEADLINE_SETTINGS) == {
         'with_cp=False (none)', "with_cp='mlp' (frozen MLPs)",
         'with_cp=True (whole blocks)'}

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from .common import ROOT
 
@@ -47,6 +47,16 @@ test_dataloader = dict(dataset=_data)
 """
 
 _ITER = re.compile(r'Iter\(train\) \[\s*(\d+)/')
+#: MMEngine adds the GPU's peak allocated memory (MiB) to each logged
+#: iteration on a GPU
+_GPU_MEMORY = re.compile(r'  memory: (\d+)')
+
+
+def gpu_memory_mib(lines: Sequence[str]) -> Optional[int]:
+    """The largest GPU memory MMEngine logged, or None (CPU run)."""
+    found = [int(m.group(1)) for line in lines if _ITER.search(line)
+             for m in [_GPU_MEMORY.search(line)] if m]
+    return max(found) if found else None
 
 
 def _tree_rss(pid: int) -> int:
@@ -72,6 +82,7 @@ def run_setting(config: str, options: Sequence[str], work_dir: str,
 
     Returns:
         dict: ``status`` ('ok', 'over limit' or 'failed'), ``peak_rss``,
+        ``gpu_memory_mib`` (None on a CPU),
         ``first_iter_s`` (start to the first logged iteration),
         ``iter_s`` (mean time between logged iterations), ``wall_s`` and
         ``tail`` (the last output lines when failed).
@@ -121,6 +132,7 @@ def run_setting(config: str, options: Sequence[str], work_dir: str,
               'failed')
     steps = [stamps[b] - stamps[a] for a, b in zip(done, done[1:])]
     return dict(status=status, peak_rss=peak, wall_s=wall,
+                gpu_memory_mib=gpu_memory_mib(lines),
                 iters_logged=len(done),
                 first_iter_s=stamps[done[0]] if done else None,
                 iter_s=sum(steps) / len(steps) if steps else None,
@@ -175,7 +187,8 @@ def render_headline(res: dict) -> list:
         return '-' if v is None else f'{v:.0f}'
 
     rows = [(r['setting'], r['status'],
-             f'{r["peak_rss"] / 2**30:.1f}', secs(r['first_iter_s']),
+             f'{r["peak_rss"] / 2**30:.1f}',
+             secs(r.get('gpu_memory_mib')), secs(r['first_iter_s']),
              secs(r['iter_s']), f'{r["iters_logged"]} / {res["iters"]}')
             for r in res['rows']]
     lines = [
@@ -188,6 +201,11 @@ def render_headline(res: dict) -> list:
         'model, data) to the first logged iteration.', ''
     ]
     lines += _table(('setting', 'result', 'peak RSS GiB',
-                     'first iteration s', 's / iteration',
+                     'GPU memory MiB', 'first iteration s', 's / iteration',
                      'iterations logged'), rows)
+    lines += [
+        '', 'The same command on a GPU fills *GPU memory* (MMEngine\'s '
+        'peak allocated memory, from the log); a run on a GPU smaller than '
+        'the need ends as *failed* (out of memory).'
+    ]
     return lines
