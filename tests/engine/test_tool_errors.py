@@ -238,7 +238,10 @@ def test_interrupted_training_ends_in_one_line(synthetic_root, tmp_path,
         stderr=subprocess.PIPE,
         text=True,
         # a run that does not end is made to print every thread's stack
-        env=dict(_env(), PYTHONFAULTHANDLER='1'))
+        env=dict(_env(), PYTHONFAULTHANDLER='1'),
+        # Ctrl-C as in a terminal: a shell's background job (a CI script
+        # run with &) ignores SIGINT, and its children inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while not (work_dir / 'iter_2.pth').exists():
         assert proc.poll() is None and time.time() < deadline
