@@ -3,7 +3,7 @@
 # pretrain the tiny CLIP on captioned still frames (each once, reused
 # afterwards), train MA-FSAR with that CLIP frozen, test 5-way 1-shot, and
 # print the accuracy with its 95% confidence interval, with the support
-# videos and from the class names alone (zero-shot). About 9 minutes on 2
+# videos and from the class names alone (zero-shot). About 12 minutes on 2
 # idle cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
