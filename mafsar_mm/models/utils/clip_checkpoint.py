@@ -24,6 +24,7 @@ from mafsar_mm.utils.errors import InputError
 #: Bytes read to recognise a file's format.
 _HEAD_BYTES = 64
 _BLOCK = re.compile(r'^visual\.transformer\.resblocks\.(\d+)\.')
+_STEM = re.compile(r'^visual\.conv1\.stem\.\d+\.weight$')
 _GLOBAL = re.compile(r'Unsupported global: GLOBAL ([\w.]+)')
 
 
@@ -88,13 +89,21 @@ def _vit_shape(state: Dict[str, torch.Tensor]) -> Optional[dict]:
     ViT state dict (None if it has no ViT visual tower)."""
     conv = state.get('visual.conv1.weight')
     pos = state.get('visual.positional_embedding')
-    if not isinstance(conv, torch.Tensor) or conv.dim() != 4:
+    stem = [k for k in state if _STEM.match(k)]
+    if stem and 'visual.conv1.proj.weight' in state:  # a ConvStem
+        conv = state['visual.conv1.proj.weight']
+        patch = 2**(len(stem) + 1)
+    elif isinstance(conv, torch.Tensor) and conv.dim() == 4:
+        patch = conv.shape[-1]
+    else:
         return None
     blocks = {int(m.group(1)) for m in map(_BLOCK.match, state) if m}
-    shape = dict(width=conv.shape[0], layers=len(blocks), patch=conv.shape[-1])
+    shape = dict(width=conv.shape[0], layers=len(blocks), patch=patch)
+    if stem:
+        shape['conv_stem'] = len(stem)
     if isinstance(pos, torch.Tensor) and pos.dim() == 2:
         grid = math.isqrt(max(pos.shape[0] - 1, 0))
-        shape['image'] = grid * conv.shape[-1]
+        shape['image'] = grid * patch
     return shape
 
 
@@ -106,6 +115,8 @@ def model_vit_shape(model: torch.nn.Module) -> Optional[dict]:
 def _describe_shape(shape: dict) -> str:
     text = (f'visual width {shape["width"]}, {shape["layers"]} layers, '
             f'patch {shape["patch"]}')
+    if shape.get('conv_stem'):
+        text += f' (a {shape["conv_stem"] + 1}-conv stem)'
     if 'image' in shape:
         text += f', {shape["image"]} px'
     return text
@@ -193,12 +204,14 @@ def _safe_load(path: str, mmap: bool = False):
 def _same_tower(a: dict, b: dict) -> bool:
     """Same visual width, depth and patch size (the image size may differ:
     open_clip resizes the position embedding when loading)."""
-    return all(a.get(k) == b.get(k) for k in ('width', 'layers', 'patch'))
+    return all(a.get(k) == b.get(k) for k in ('width', 'layers', 'patch')) \
+        and a.get('conv_stem', 0) == b.get('conv_stem', 0)
 
 
-def config_vit_shape(vision_cfg: dict) -> Optional[dict]:
+def config_vit_shape(vision_cfg: dict,
+                     conv_stem: Optional[list] = None) -> Optional[dict]:
     """:func:`_vit_shape` of an open_clip ``vision_cfg`` (None for
-    non-ViT towers)."""
+    non-ViT towers); ``conv_stem``: the model's hidden stem channels."""
     if not vision_cfg or vision_cfg.get('timm_model_name') or isinstance(
             vision_cfg.get('layers'), (list, tuple)):
         return None
@@ -206,6 +219,8 @@ def config_vit_shape(vision_cfg: dict) -> Optional[dict]:
         width=vision_cfg.get('width', 768),
         layers=vision_cfg.get('layers', 12),
         patch=vision_cfg.get('patch_size', 16))
+    if conv_stem:
+        shape['conv_stem'] = len(conv_stem)
     if vision_cfg.get('image_size'):
         shape['image'] = vision_cfg['image_size']
     return shape

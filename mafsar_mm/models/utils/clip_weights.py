@@ -239,7 +239,8 @@ def check_clip_weights(model_name: Optional[str] = None,
     if model_cfg is not None or model_name is None:
         path = _custom_checkpoint(pretrained)
         vision = (model_cfg or {}).get('vision_cfg')
-        check_architecture(path, config_vit_shape(vision),
+        stem = (model_cfg or {}).get('conv_stem')
+        check_architecture(path, config_vit_shape(vision, stem),
                            'the custom CLIP of model_cfg')
         return
     name = clean_name(model_name)

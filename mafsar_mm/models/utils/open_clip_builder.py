@@ -19,6 +19,7 @@ from .clip_checkpoint import (CLIPCheckpointError, check_file_format,
 from .clip_weights import (CLIPWeightsNotFoundError, _custom_checkpoint,
                            _is_torchscript_archive, _resolve_pretrained,
                            check_clip_weights, clean_name)
+from .conv_stem import add_conv_stem
 
 # re-exported: callers import them from here
 __all__ = [
@@ -111,7 +112,9 @@ def build_open_clip(model_name: Optional[str] = None,
         pretrained (str, optional): Tag or local file. Defaults to None.
         model_cfg (dict, optional): ``open_clip.CLIP`` kwargs (``embed_dim``,
             ``vision_cfg``, ``text_cfg``, optional ``quick_gelu``) of a
-            custom model. Defaults to None.
+            custom model, plus optionally ``conv_stem`` (hidden channel
+            counts of a :class:`~.conv_stem.ConvStem` in place of the
+            patch embedding). Defaults to None.
         quick_gelu (bool, optional): Force QuickGELU on/off; None = auto.
             Defaults to None.
         cache_dir (str, optional): Download/cache folder for tags.
@@ -143,12 +146,15 @@ def build_open_clip(model_name: Optional[str] = None,
         if quick_gelu is not None:
             cfg['quick_gelu'] = quick_gelu
         cfg.update(kwargs)
+        conv_stem = cfg.pop('conv_stem', None)
         if pretrained is not None:
             path = checkpoint = _custom_checkpoint(pretrained)
             if quick_gelu is None and 'quick_gelu' not in cfg and \
                     _is_torchscript_archive(path):
                 cfg['quick_gelu'] = True  # an OpenAI TorchScript file
         model = open_clip.CLIP(**cfg)
+        if conv_stem:
+            add_conv_stem(model.visual, conv_stem)
     else:
         name = clean_name(model_name)
         if name not in open_clip.list_models():
