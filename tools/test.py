@@ -109,7 +109,7 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    from mafsar_mm.engine.config_checks import check_config
+    from mafsar_mm.utils.config_checks import check_config
     check_config(cfg)  # a wrong type or key: one line, before any work
     # before any work: an output must not destroy an input or a checkpoint
     from mafsar_mm.utils.output_paths import check_output_path

@@ -10,7 +10,7 @@ from .checkpoint import (CheckpointError, CheckpointMismatchError,
                          to_weights_only_types)
 from .checkpoint_slimming import (frozen_pretrained_keys, load_into_model,
                                   make_slim)
-from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper, use_amp
+from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
 from .dist_utils import setup_multi_process
 from .episode_feature_cache import EpisodeFeatureCache
 from .episodic_train_loop import EpisodicTrainLoop
@@ -24,7 +24,7 @@ __all__ = [
     'UnsafeCheckpointError', 'check_checkpoint_file', 'find_resume_checkpoint',
     'from_weights_only_types', 'load_model_checkpoint',
     'to_weights_only_types', 'frozen_pretrained_keys', 'load_into_model',
-    'make_slim', 'CPUAmpOptimWrapper', 'use_amp', 'setup_multi_process',
+    'make_slim', 'CPUAmpOptimWrapper', 'setup_multi_process',
     'EpisodeFeatureCache', 'EpisodicTrainLoop', 'FewShotTestLoop',
     'FewShotValLoop', 'AtomicCheckpointHook', 'ResumeConfigCheckHook',
     'SlimCheckpointHook'
