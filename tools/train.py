@@ -185,9 +185,11 @@ def main() -> None:
     cfg = merge_args(cfg, args)
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
-    from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
-    from mafsar_mm.utils.config_checks import check_config
+    from mafsar_mm.engine import find_resume_checkpoint
     from mafsar_mm.models.utils.clip_config import check_config_clip_weights
+    from mafsar_mm.utils.config_checks import check_config
+    from mafsar_mm.utils.dist import (dist_timeout_reported,
+                                      setup_multi_process)
     from mafsar_mm.utils.workdir_lock import claim_work_dir
     check_config(cfg)  # a wrong type or key: one line, before any work
     check_config_clip_weights(cfg)  # before anything is built
@@ -197,7 +199,6 @@ def main() -> None:
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
     setup_multi_process(cfg, args.launcher)
-    from mafsar_mm.engine.dist_utils import dist_timeout_reported
     with dist_timeout_reported(cfg):  # a rank that stops: one line
         runner = build_runner(cfg, args.verbose)
         if args.resume == 'auto' and not cfg.resume:

@@ -11,7 +11,6 @@ from .checkpoint import (CheckpointError, CheckpointMismatchError,
 from .checkpoint_slimming import (frozen_pretrained_keys, load_into_model,
                                   make_slim)
 from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
-from .dist_utils import setup_multi_process
 from .episode_feature_cache import EpisodeFeatureCache
 from .episodic_train_loop import EpisodicTrainLoop
 from .few_shot_loops import FewShotTestLoop, FewShotValLoop
