@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny real videos written with OpenCV, a tiny CLIP."""
+"""Shared fixtures: tiny real videos written with OpenCV, a tiny CLIP,
+and loading or running the scripts under ``tools/``."""
+import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -107,11 +109,34 @@ QUICKSTART_CONFIG = osp.join(
     'mafsar_vit-tiny_5w1s_synthetic.py')
 
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def load_tool(script: str, name: str = None):
+    """Import a script of the repository (not a package module) by path.
+
+    Args:
+        script (str): Path from the repository root, e.g.
+            ``'tools/analysis/count_params.py'``, or an absolute path.
+        name (str, optional): The module's name. Defaults to the file's
+            stem with a ``_tool`` suffix.
+
+    Returns:
+        module: A fresh module (each call runs the script's top level).
+    """
+    path = osp.join(REPO, script)
+    name = name or osp.splitext(osp.basename(path))[0] + '_tool'
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_tool(script: str, *args: str,
              cwd: str = None) -> subprocess.CompletedProcess:
     """Run ``python <repository>/<script> <args>`` with this checkout
     importable, capturing stdout and stderr as text."""
-    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    repo = REPO
     env = dict(
         os.environ,
         PYTHONPATH=repo + os.pathsep + os.environ.get('PYTHONPATH', ''))

@@ -109,7 +109,9 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    from mafsar_mm.engine.config_checks import check_config
+    from mafsar_mm.utils.config_checks import check_config
+    from mafsar_mm.utils.dist import (dist_timeout_reported,
+                                      setup_multi_process)
     check_config(cfg)  # a wrong type or key: one line, before any work
     # before any work: an output must not destroy an input or a checkpoint
     from mafsar_mm.utils.output_paths import check_output_path
@@ -135,10 +137,8 @@ def main() -> None:
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     import mafsar_mm  # noqa: F401
-    from mafsar_mm.engine import setup_multi_process
     check_config_clip_weights(cfg)  # before anything is built
     setup_multi_process(cfg, args.launcher)
-    from mafsar_mm.engine.dist_utils import dist_timeout_reported
     with dist_timeout_reported(cfg):  # a rank that stops: one line
         runner = build_runner(cfg, args.verbose)
         metrics = runner.test()

@@ -10,11 +10,56 @@ import argparse
 import os
 import os.path as osp
 import sys
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 
 #: warnings of the first import of mafsar_mm (see ``__main__``)
 IMPORT_WARNINGS = []
+
+#: Optimizer wrappers ``--amp`` can turn into a mixed-precision one.
+AMP_COMPATIBLE = ('OptimWrapper', 'AmpOptimWrapper', 'CPUAmpOptimWrapper')
+
+
+def use_amp(optim_wrapper: dict, device: Optional[str] = None) -> str:
+    """Make ``cfg.optim_wrapper`` mixed-precision in place, as MMAction2's
+    ``tools/train.py`` does on a GPU, and with bfloat16 autocast on the
+    CPU (``CPUAmpOptimWrapper``; MMEngine's asserts a GPU); returns the
+    wrapper type set. ``device`` defaults to MMEngine's ``get_device``."""
+    from mafsar_mm.utils.errors import InputError
+    wrapper = optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper not in AMP_COMPATIBLE:
+        raise InputError(f'--amp does not support the optimizer wrapper '
+                         f'{wrapper!r} of the config (it works with '
+                         f'{", ".join(AMP_COMPATIBLE)}).')
+    from mmengine.device import get_device
+    if (device or get_device()) == 'cpu':
+        optim_wrapper['type'] = 'CPUAmpOptimWrapper'
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            optim_wrapper.pop(key, None)  # AmpOptimWrapper's only
+    else:
+        optim_wrapper['type'] = 'AmpOptimWrapper'
+        optim_wrapper.setdefault('loss_scale', 'dynamic')
+    return optim_wrapper['type']
+
+
+def add_tensorboard(cfg: Config) -> None:
+    """``--tensorboard``: MMEngine's ``TensorboardVisBackend`` next to the
+    config's backends (its events go to the run's ``vis_data``). A flag,
+    as ``--cfg-options`` cannot extend a list of dicts."""
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        from mafsar_mm.utils.errors import InputError
+        raise InputError("--tensorboard needs the tensorboard package: pip "
+                         "install tensorboard (or pip install -e "
+                         "'.[tensorboard]').") from None
+    visualizer = cfg.get('visualizer') or dict(type='Visualizer')
+    backends = list(visualizer.get('vis_backends') or [])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer['vis_backends'] = backends
+    cfg.visualizer = visualizer
 
 
 def parse_args() -> argparse.Namespace:
@@ -96,7 +141,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        from mafsar_mm.engine import use_amp
         use_amp(cfg.optim_wrapper)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
@@ -126,7 +170,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     if args.tensorboard:
-        from mafsar_mm.engine.tensorboard import add_tensorboard
         add_tensorboard(cfg)
     if args.strict:
         from mafsar_mm.utils.strict import make_strict
@@ -142,9 +185,11 @@ def main() -> None:
     cfg = merge_args(cfg, args)
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
-    from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
-    from mafsar_mm.engine.config_checks import check_config
+    from mafsar_mm.engine import find_resume_checkpoint
     from mafsar_mm.models.utils.clip_config import check_config_clip_weights
+    from mafsar_mm.utils.config_checks import check_config
+    from mafsar_mm.utils.dist import (dist_timeout_reported,
+                                      setup_multi_process)
     from mafsar_mm.utils.workdir_lock import claim_work_dir
     check_config(cfg)  # a wrong type or key: one line, before any work
     check_config_clip_weights(cfg)  # before anything is built
@@ -154,7 +199,6 @@ def main() -> None:
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
     setup_multi_process(cfg, args.launcher)
-    from mafsar_mm.engine.dist_utils import dist_timeout_reported
     with dist_timeout_reported(cfg):  # a rank that stops: one line
         runner = build_runner(cfg, args.verbose)
         if args.resume == 'auto' and not cfg.resume:

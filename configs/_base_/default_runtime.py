@@ -28,13 +28,10 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'),
     # weights_only-loadable checkpoints; slim ones (no frozen CLIP) when the
-    # CLIP has a pretrained source; checks keys/shapes on every load
+    # CLIP has a pretrained source; one line for a missing, truncated or
+    # unsafe file and a strict key/shape check on every load
     slim_checkpoint=dict(
         type='SlimCheckpointHook', slim='auto', check_keys=True),
-    # load_from/--resume with torch.load(weights_only=True)
-    safe_checkpoint_load=dict(type='SafeCheckpointLoadHook'),
-    # the learning rate continues after a resume without optimizer state
-    param_groups_resume=dict(type='ParamGroupsResumeHook'),
     # --resume with a model/episode/optimizer config other than the
     # checkpoint's: one warning listing the differences (old -> new)
     resume_config_check=dict(type='ResumeConfigCheckHook'))

@@ -23,7 +23,11 @@ class EpisodeSampler(Sampler):
     results are the same episodes whatever the number of processes.
     :class:`~mafsar_mm.evaluation.FewShotAccuracy` relies on this layout:
     a rank's last episode is a padding repeat when its position
-    ``r + (count - 1) * W`` is at least ``len(dataset)``.
+    ``r + (count - 1) * W`` is at least ``len(dataset)``. It is not
+    ``DefaultSampler(shuffle=False)`` itself because that one lists all
+    its indices in ``__iter__`` (``torch.arange(len(dataset)).tolist()``,
+    padded) while this one computes them, so memory does not grow with the
+    number of test episodes (issue 23, item 9).
 
     Args:
         dataset (Sized): The episode dataset.

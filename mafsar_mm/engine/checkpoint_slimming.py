@@ -5,16 +5,23 @@ of 150M+. A slim checkpoint leaves out the frozen CLIP parameters and
 records a SHA-256 fingerprint of them; loading rebuilds them from the
 config's pretrained source (the model is built from the config before the
 checkpoint is loaded), checks the fingerprint and fills them in
-(:func:`mafsar_mm.engine.prepare_state_dict`).
+(:func:`load_into_model`, which then loads with torch's
+``load_state_dict(strict=True)``).
 """
 import hashlib
-from typing import Dict, List, Sequence
+import re
+from typing import Dict, List, Optional, Sequence
 
 import torch
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import nn
 
 from mafsar_mm.models.text import CLIPTextEncoder
+from .checkpoint import CheckpointMismatchError
+
+_HOOK_HINT = ('set default_hooks.slim_checkpoint.check_keys=False in the '
+              'config')
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -112,3 +119,83 @@ def make_slim(checkpoint: dict, model: nn.Module) -> dict:
     meta['slim'] = True
     meta['slim_info'] = info
     return info
+
+
+def _fill_slim(checkpoint: dict, model_sd: dict, check_keys: bool,
+               what: str) -> List[str]:
+    """Put the frozen weights a slim checkpoint left out back from the
+    model's (checked by fingerprint); returns the keys filled."""
+    info = (checkpoint.get('meta') or {}).get('slim_info') or {}
+    dropped = list(info.get('dropped_keys', []))
+    if any(k not in model_sd for k in dropped):
+        return []  # another architecture: the strict load says so
+    if weights_fingerprint(model_sd, dropped) != info.get('sha256'):
+        message = (
+            f'{what} is slim: it leaves out the frozen CLIP weights, but '
+            'the CLIP built from this config is not the one it was '
+            'trained with (fingerprint mismatch over '
+            f'{len(dropped)} tensors under {info.get("prefixes")}). Use '
+            'the same clip=dict(model_name=..., pretrained=...) as in '
+            'training; a randomly initialised CLIP (pretrained=None) is '
+            'only rebuilt identically with the same seed.')
+        if check_keys:
+            raise CheckpointMismatchError(message)
+        print_log(message, logger='current', level=30)
+        return []
+    state_dict = checkpoint['state_dict']
+    filled = [k for k in dropped if k not in state_dict]
+    for key in filled:
+        state_dict[key] = model_sd[key]
+    return filled
+
+
+def load_into_model(checkpoint: dict,
+                    model: nn.Module,
+                    check_keys: bool = True,
+                    hint: str = _HOOK_HINT,
+                    source: Optional[str] = None) -> List[str]:
+    """Complete a slim checkpoint from ``model`` and load it with torch's
+    ``load_state_dict(strict=True)`` (MMEngine alone loads a checkpoint of
+    another architecture with a mere warning).
+
+    Args:
+        checkpoint (dict): A loaded checkpoint; its ``state_dict`` (or the
+            dict itself, for a bare state dict) is completed in place.
+        model (nn.Module): The model (wrapped or not).
+        check_keys (bool): Raise on missing or unexpected keys and shape
+            mismatches; False warns and loads the matching part.
+            Defaults to True.
+        hint (str): How to turn the check off, for the message.
+        source (str, optional): File name for the messages.
+
+    Returns:
+        list[str]: The keys filled in from ``model``.
+
+    Raises:
+        CheckpointMismatchError: If ``check_keys`` and the checkpoint does
+            not fit, or a slim checkpoint's frozen weights differ from the
+            model's.
+    """
+    model = _unwrap(model)
+    what = f'Checkpoint {source}' if source else 'The checkpoint'
+    filled = []
+    if 'state_dict' in checkpoint and (checkpoint.get('meta')
+                                       or {}).get('slim'):
+        filled = _fill_slim(checkpoint, model.state_dict(), check_keys, what)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    # the keys as MMEngine's _load_checkpoint_to_model revises them
+    state_dict = {
+        re.sub(r'^module\.', '', k): v
+        for k, v in state_dict.items()
+    }
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as e:
+        message = (f'{what} does not fit the model (a checkpoint of '
+                   f'another architecture or config?): {e} Use the config '
+                   'the checkpoint was trained with; to load only the '
+                   f'matching weights anyway, {hint}.')
+        if check_keys:
+            raise CheckpointMismatchError(message) from None
+        print_log(message, logger='current', level=30)
+    return filled

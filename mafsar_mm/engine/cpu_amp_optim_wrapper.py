@@ -1,4 +1,4 @@
-"""Mixed-precision training on the CPU, and what ``--amp`` selects.
+"""Mixed-precision training on the CPU.
 
 MMEngine's ``AmpOptimWrapper`` (mmengine/optim/optimizer/
 amp_optimizer_wrapper.py, 0.10.7) asserts a GPU, NPU, MLU or MUSA device
@@ -7,22 +7,15 @@ in its ``__init__``, so ``tools/train.py --amp`` on a CPU ended in an
 ``OptimWrapper`` whose forward runs under MMEngine's ``autocast`` with
 ``bfloat16``, the CPU's autocast type; bfloat16 keeps float32's exponent
 range, so no loss scaling is needed (PyTorch's AMP notes: GradScaler is
-for float16). :func:`use_amp` picks it or ``AmpOptimWrapper``.
+for float16). ``tools/train.py --amp`` picks it or ``AmpOptimWrapper``.
 """
 from contextlib import contextmanager
-from typing import Optional
 
 import torch
 from mmaction.registry import OPTIM_WRAPPERS
-from mmengine.device import get_device
 from mmengine.optim import OptimWrapper
 from mmengine.runner.amp import autocast
 from torch import nn
-
-from mafsar_mm.utils.errors import InputError
-
-#: Optimizer wrappers ``--amp`` can turn into a mixed-precision one.
-AMP_COMPATIBLE = ('OptimWrapper', 'AmpOptimWrapper', 'CPUAmpOptimWrapper')
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -47,36 +40,3 @@ class CPUAmpOptimWrapper(OptimWrapper):
         with super().optim_context(model), autocast(
                 device_type='cpu', dtype=self.cast_dtype):
             yield
-
-
-def use_amp(optim_wrapper: dict, device: Optional[str] = None) -> str:
-    """Make an ``optim_wrapper`` config mixed-precision (``--amp``), as
-    MMAction2 1.x ``tools/train.py`` does on a GPU and with bfloat16
-    autocast on the CPU.
-
-    Args:
-        optim_wrapper (dict): ``cfg.optim_wrapper``, changed in place.
-        device (str, optional): ``'cpu'``, ``'cuda'``, ...; None asks
-            MMEngine (``get_device``). Defaults to None.
-
-    Returns:
-        str: The wrapper type set.
-
-    Raises:
-        InputError: If the config's wrapper is not one of
-            :data:`AMP_COMPATIBLE`.
-    """
-    wrapper = optim_wrapper.get('type', 'OptimWrapper')
-    if wrapper not in AMP_COMPATIBLE:
-        raise InputError(f'--amp does not support the optimizer wrapper '
-                         f'{wrapper!r} of the config (it works with '
-                         f'{", ".join(AMP_COMPATIBLE)}).')
-    device = device or get_device()
-    if device == 'cpu':
-        optim_wrapper['type'] = 'CPUAmpOptimWrapper'
-        for key in ('loss_scale', 'dtype', 'use_fsdp'):
-            optim_wrapper.pop(key, None)  # AmpOptimWrapper's only
-    else:
-        optim_wrapper['type'] = 'AmpOptimWrapper'
-        optim_wrapper.setdefault('loss_scale', 'dynamic')
-    return optim_wrapper['type']

@@ -2,22 +2,14 @@
 from typing import Optional, Sequence
 
 import numpy as np
-import random
 import torch
 from mmaction.registry import LOOPS
 from mmengine.dist import get_rank
 from mmengine.logging import print_log
-from mmengine.runner import IterBasedTrainLoop
+from mmengine.runner import IterBasedTrainLoop, set_random_seed
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from mafsar_mm.datasets import log_batch_bad_videos
-
-
-def seed_everything(seed: int) -> None:
-    """Seed ``random``, ``numpy.random`` and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 class _SkipFirst:
@@ -94,6 +86,6 @@ class EpisodicTrainLoop(IterBasedTrainLoop):
         """Seed from ``(seed, rank, iter)``, then run one iteration."""
         seed = self.runner.seed if self.runner.seed is not None else 0
         state = np.random.SeedSequence([seed, self._rank, self._iter])
-        seed_everything(int(state.generate_state(1)[0]))
+        set_random_seed(int(state.generate_state(1)[0]))  # MMEngine's
         log_batch_bad_videos(data_batch)  # once per run, from any worker
         super().run_iter(data_batch)

@@ -1,26 +1,14 @@
 """One training run per work dir, and no stale temporary files in it.
 
 Two runs writing into one work dir overwrite each other's checkpoints and
-interleave their logs. :class:`WorkDirLock` makes a run own its work dir
-through ``<work_dir>/run.lock``, a file the run keeps open with an
-exclusive ``flock`` for its whole life and that records the owner's pid,
-host, start time and command (for the message naming it). The record is
-written and locked in a temporary file ``.run.lock.<12 hex>.tmp`` first,
-then hard-linked to ``run.lock`` (atomic, fails if it exists), so no
-other run ever sees the lock file unlocked or half-written. The lock file
-is removed, then unlocked, when the run ends.
-
-A second run finding ``run.lock`` tries to ``flock`` it without waiting.
-If a process holds it, the run stops with :class:`WorkDirLockedError`
-naming the first (or saying that its record is unreadable). If none does,
-the lock is stale (the kernel drops the ``flock`` of a process killed with
-``kill -9`` once its forked children, such as data loader workers, are
-gone too) and is taken over with a warning, whatever the record holds
-(garbage, empty, a dead pid). A readable record naming a process that
-still runs is not taken over though (a lock written by a version without
-``flock``): it is stale only if its process is gone (same host, pid not
-running, or running but started later than the lock). On a file system
-without file locks only that pid check remains.
+interleave their logs. :class:`WorkDirLock` holds an exclusive
+``fcntl.flock`` on ``<work_dir>/run.lock`` for the run's whole life (as
+``tools/analysis/compare_methods.py`` locks its results); the file records
+the owner's pid, host, start time and command for the message a second
+run gets. The kernel drops the ``flock`` when the owner is gone (also
+after ``kill -9``, once its forked data-loader workers are gone too), so a
+lock file nobody holds is stale, whatever it records, and is taken over
+with a warning.
 
 Checkpoints are written to ``.<name>.<12 hex>.tmp`` and renamed
 (:func:`mafsar_mm.engine.atomic_write`); a killed run leaves such files.
@@ -35,7 +23,6 @@ import json
 import os
 import os.path as osp
 import re
-import secrets
 import socket
 import sys
 from typing import List, Optional, Tuple
@@ -58,55 +45,6 @@ class WorkDirLockedError(UserError, RuntimeError):
     """Another run owns the work dir, or it cannot be written."""
 
 
-def _pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
-
-
-def _process_start(pid: int) -> Optional[float]:
-    """Start time (seconds since boot) of a process, from ``/proc`` (Linux
-    only; None elsewhere)."""
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            fields = f.read().rsplit(')', 1)[1].split()
-        return int(fields[19]) / os.sysconf('SC_CLK_TCK')
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _describe(owner: dict) -> str:
-    return (f"pid {owner.get('pid', '?')} on {owner.get('host', '?')}, "
-            f"started {owner.get('started', '?')}: "
-            f"{owner.get('command', '?')}")
-
-
-def _try_flock(fd: int) -> Optional[bool]:
-    """Lock an open file (``flock``, exclusive, not waiting): True if
-    locked, False if another open file holds it, None if the file system
-    has no file locks."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    except OSError:
-        return None
-    return True
-
-
-def _same_file(fd: int, path: str) -> bool:
-    """Whether ``path`` still names the open file ``fd``."""
-    try:
-        st, fst = os.stat(path), os.fstat(fd)
-    except OSError:
-        return False
-    return (st.st_dev, st.st_ino) == (fst.st_dev, fst.st_ino)
-
-
 def process_rank() -> int:
     """This process's global rank from the launcher's environment (0 when
     not distributed); known before ``torch.distributed`` is set up."""
@@ -116,8 +54,23 @@ def process_rank() -> int:
     return 0
 
 
+def _describe(file, path: str) -> str:
+    """``(pid ... on host, started ...: command)`` from a lock file's
+    record, or ``(its record ... is unreadable)``."""
+    file.seek(0)
+    try:
+        owner = json.loads(file.read())
+    except ValueError:
+        owner = None
+    if not isinstance(owner, dict) or not owner:
+        return f'(its record {path} is unreadable)'
+    return (f"(pid {owner.get('pid', '?')} on {owner.get('host', '?')}, "
+            f"started {owner.get('started', '?')}: "
+            f"{owner.get('command', '?')})")
+
+
 class WorkDirLock:
-    """Exclusive ownership of a work dir by one process.
+    """Exclusive ownership of a work dir by one process (``flock``).
 
     Use as a context manager or call :meth:`acquire`/:meth:`release`; the
     lock is also released at interpreter exit.
@@ -130,104 +83,46 @@ class WorkDirLock:
         self.work_dir = work_dir
         self.path = osp.join(work_dir, LOCK_NAME)
         self.acquired = False
-        self._fd = -1
-
-    def _owner(self) -> dict:
-        return dict(
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            started=datetime.datetime.now().isoformat(timespec='seconds'),
-            proc_start=_process_start(os.getpid()),
-            command=' '.join([osp.basename(sys.executable)] + sys.argv))
-
-    def _read(self, fd: int) -> dict:
-        """The owner record of an open lock file; ``{}`` when it is empty
-        or not a JSON object (unreadable)."""
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            data = b''
-            while True:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                data += chunk
-            owner = json.loads(data.decode())
-        except (OSError, ValueError):
-            return {}
-        return owner if isinstance(owner, dict) else {}
-
-    def _is_stale(self, owner: dict) -> bool:
-        if owner.get('host') != socket.gethostname():
-            return False  # cannot tell: another machine
-        pid = owner.get('pid')
-        if not isinstance(pid, int) or not _pid_running(pid):
-            return True
-        start = _process_start(pid)
-        recorded = owner.get('proc_start')
-        # the pid was reused by a process started after the lock's owner
-        return (start is not None and recorded is not None
-                and abs(start - recorded) > 1.0)
+        self._file = None
 
     def _fail(self, e: OSError) -> WorkDirLockedError:
         return WorkDirLockedError(
             f'Cannot write to the work dir {self.work_dir}: {e.strerror}. '
             'Choose a writable --work-dir with free space.')
 
-    def _make_record(self) -> Tuple[int, str]:
-        """A temporary file beside the lock, flocked and holding this run's
-        owner record (so ``run.lock`` is never seen unlocked or empty)."""
-        tmp = osp.join(self.work_dir,
-                       f'.{LOCK_NAME}.{secrets.token_hex(6)}.tmp')
+    def _open_locked(self):
+        """``(file, created)``: ``run.lock`` opened (``created`` if this
+        call made it) and ``flock``-ed, or ``(None, False)`` if the file
+        was removed or replaced meanwhile (its owner released it)."""
+        flags = os.O_RDWR | os.O_CREAT
         try:
-            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+            try:
+                fd, created = os.open(self.path, flags | os.O_EXCL,
+                                      0o644), True
+            except FileExistsError:
+                fd, created = os.open(self.path, flags, 0o644), False
+            file = open(fd, 'r+', encoding='utf-8', errors='replace')
         except OSError as e:
             raise self._fail(e) from None
         try:
-            _try_flock(fd)  # no file locks here: the pid check remains
-            os.write(fd, json.dumps(self._owner()).encode())
-        except OSError as e:
-            os.close(fd)
-            os.remove(tmp)
-            raise self._fail(e) from None
-        return fd, tmp
-
-    def _check_existing(self) -> bool:
-        """Deal with an existing ``run.lock``: raise if a live run holds
-        it, remove it if stale. Returns False if it was gone already."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.path.samestat(os.stat(self.path), os.fstat(fd)):
+                return file, created
+        except BlockingIOError:
+            described = _describe(file, self.path)
+            file.close()
+            raise WorkDirLockedError(
+                f'The work dir {self.work_dir} is in use by another run '
+                f'{described}. Wait for it to end or choose another '
+                f'--work-dir; if that run is gone, delete {self.path}.'
+            ) from None
         except FileNotFoundError:
-            return False
-        except OSError as e:
+            pass
+        except OSError as e:  # e.g. a file system without locks
+            file.close()
             raise self._fail(e) from None
-        try:
-            free = _try_flock(fd)
-            if not _same_file(fd, self.path):
-                return False  # released or replaced meanwhile: look again
-            other = self._read(fd)
-            described = (f'({_describe(other)})' if other else
-                         f'(its record {self.path} is unreadable)')
-            # free: no process holds it; a readable record naming a live
-            # process may still be a lock of a version without flock
-            if free is False or not (free and not other
-                                     or other and self._is_stale(other)):
-                raise WorkDirLockedError(
-                    f'The work dir {self.work_dir} is in use by another '
-                    f'run {described}. Wait for it to end or choose another '
-                    '--work-dir; if that run is gone, delete '
-                    f'{self.path}.') from None
-            print_log(
-                f'Taking over the work dir {self.work_dir} from a run that '
-                f'is gone {described}.',
-                logger='current',
-                level=30)
-            try:  # while holding its flock: nobody else replaces it
-                os.remove(self.path)
-            except FileNotFoundError:
-                pass
-            return True
-        finally:
-            os.close(fd)
+        file.close()
+        return None, False
 
     def acquire(self) -> 'WorkDirLock':
         """Take the lock.
@@ -242,50 +137,46 @@ class WorkDirLock:
             raise WorkDirLockedError(
                 f'Cannot create the work dir {self.work_dir}: {e.strerror}.'
                 ' Choose a writable --work-dir.') from None
-        fd, tmp = self._make_record()
+        file, created = None, False
+        while file is None:
+            file, created = self._open_locked()
+        if not created:  # a lock file nobody holds
+            print_log(
+                f'Taking over the work dir {self.work_dir} from a run that '
+                f'is gone {_describe(file, self.path)}.',
+                logger='current',
+                level=30)
+        owner = dict(
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started=datetime.datetime.now().isoformat(timespec='seconds'),
+            command=' '.join([osp.basename(sys.executable)] + sys.argv))
         try:
-            for _ in range(5):
-                try:
-                    os.link(tmp, self.path)  # atomic; fails if it exists
-                except FileExistsError:
-                    self._check_existing()
-                    continue
-                except FileNotFoundError:
-                    # the holder removed our temporary file as a leftover
-                    os.close(fd)
-                    fd = -1
-                    fd, tmp = self._make_record()
-                    continue
-                except OSError as e:
-                    raise self._fail(e) from None
-                self._fd = fd
-                self.acquired = True
-                _held.add(osp.realpath(self.work_dir))
-                atexit.register(self.release)
-                return self
-        finally:
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
-            if not self.acquired and fd >= 0:
-                os.close(fd)
-        raise WorkDirLockedError(
-            f'Could not lock the work dir {self.work_dir}: other runs '
-            'keep taking it. Choose another --work-dir.')
+            file.seek(0)
+            file.truncate()
+            file.write(json.dumps(owner))
+            file.flush()
+        except OSError as e:
+            file.close()
+            raise self._fail(e) from None
+        self._file, self.acquired = file, True
+        _held.add(osp.realpath(self.work_dir))
+        atexit.register(self.release)
+        return self
 
     def release(self) -> None:
-        """Remove the lock file if this process holds it, then unlock."""
+        """Remove the lock file (while still holding it), then unlock."""
         if not self.acquired:
             return
         self.acquired = False
         _held.discard(osp.realpath(self.work_dir))
-        if _same_file(self._fd, self.path):
-            try:
+        try:
+            if os.path.samestat(
+                    os.stat(self.path), os.fstat(self._file.fileno())):
                 os.remove(self.path)
-            except OSError:
-                pass
-        os.close(self._fd)
+        except OSError:
+            pass
+        self._file.close()
 
     def __enter__(self) -> 'WorkDirLock':
         return self.acquire()

@@ -15,10 +15,10 @@ from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
 
 import mafsar_mm  # noqa: F401
-from mafsar_mm.engine import (AtomicCheckpointHook, find_resume_checkpoint,
-                              is_intact_checkpoint, load_local_checkpoint)
+from mafsar_mm.engine import AtomicCheckpointHook, find_resume_checkpoint
 from mafsar_mm.utils import workdir_lock
-from mafsar_mm.utils.atomic_files import settle_tmp_files
+from mafsar_mm.utils.atomic_files import (is_complete_torch_file,
+                                          settle_tmp_files)
 from mafsar_mm.utils.workdir_lock import WorkDirLock, remove_stale_tmp_files
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -109,7 +109,7 @@ def test_error_between_save_and_removal_keeps_both(synthetic_root, tmp_path,
         _run(cfg, 'order_error_before_removal')
     assert _ckpts(work) == ['iter_2.pth', 'iter_4.pth', 'last_checkpoint']
     assert all(
-        is_intact_checkpoint(str(work / f))
+        is_complete_torch_file(str(work / f))
         for f in ('iter_2.pth', 'iter_4.pth'))
     assert find_resume_checkpoint(str(work)) == str(work / 'iter_4.pth')
 
@@ -132,7 +132,7 @@ def test_previous_best_removed_only_after_the_new_best(synthetic_root,
         hook.after_val_epoch(runner, {'fewshot/acc': 70.0})
     monkeypatch.undo()
     assert [p.exists() for p in best] == [False, True, False]
-    assert is_intact_checkpoint(str(best[1]))
+    assert is_complete_torch_file(str(best[1]))
 
 
 def test_atomic_backend_by_default(tmp_path):
@@ -172,7 +172,7 @@ def test_settle_promotes_complete_checkpoints_only(tmp_path):
     assert removed == [(str(cut), len(data) // 2), (str(other), 2)]
     assert _files(tmp_path) == ['best_acc_iter_2.pth', 'iter_4.pth']
     for name, value in (('iter_4.pth', 4.), ('best_acc_iter_2.pth', 3.)):
-        loaded = load_local_checkpoint(str(tmp_path / name))
+        loaded = torch.load(str(tmp_path / name), weights_only=True)
         assert loaded['state_dict']['w'].tolist() == [value, value]
 
 
@@ -216,7 +216,7 @@ def test_kill_9_during_save_then_resume(synthetic_root, tmp_path, monkeypatch):
     left = _ckpts(work)
     tmp = [f for f in left if f.startswith('.iter_4.pth.')]
     assert left == tmp + ['iter_2.pth', 'last_checkpoint']
-    assert is_intact_checkpoint(str(work / tmp[0]))
+    assert is_complete_torch_file(str(work / tmp[0]))
     cfg.custom_imports = dict(imports=['mafsar_mm'])  # no killer here
     config = str(tmp_path / 'resume.py')
     cfg.dump(config)

@@ -1,6 +1,8 @@
-"""Atomic checkpoint writes, weights_only loading, finding the checkpoint
-to resume from, and clear errors for checkpoints that do not fit."""
+"""Atomic checkpoint writes, weights_only loading (torch's default, which
+MMEngine keeps), finding the checkpoint to resume from, and clear errors
+for checkpoints that are broken, unsafe or do not fit."""
 import errno
+import pickle
 import os
 import os.path as osp
 import subprocess
@@ -19,10 +21,10 @@ from mmengine.runner.checkpoint import _load_checkpoint
 import mafsar_mm  # noqa: F401
 from mafsar_mm.engine import (ATOMIC_BACKEND, AtomicLocalBackend,
                               CheckpointMismatchError, CorruptCheckpointError,
-                              UnsafeCheckpointError, find_resume_checkpoint,
-                              from_weights_only_types, load_local_checkpoint,
-                              make_slim, prepare_state_dict,
-                              safe_local_loading, to_weights_only_types)
+                              UnsafeCheckpointError, check_checkpoint_file,
+                              find_resume_checkpoint, from_weights_only_types,
+                              load_into_model, make_slim,
+                              to_weights_only_types)
 
 ATOMIC = dict(backend=ATOMIC_BACKEND)
 
@@ -82,14 +84,13 @@ def test_import_changes_no_mmengine_backend_or_loader():
     ]
 
 
-def test_safe_loading_is_scoped(tmp_path):
-    from mmengine.runner import CheckpointLoader
-    mmengine_loader = CheckpointLoader._schemes['']
-    with safe_local_loading():
-        assert CheckpointLoader._schemes[''] is load_local_checkpoint
-        with pytest.raises(FileNotFoundError):
-            _load_checkpoint(str(tmp_path / 'missing.pth'))
-    assert CheckpointLoader._schemes[''] is mmengine_loader
+def test_mmengine_loads_local_files_weights_only(tmp_path):
+    """No loader of ours is needed: MMEngine's local loader leaves
+    ``weights_only`` to torch, whose default is True."""
+    path = str(tmp_path / 'unsafe.pth')
+    torch.save(dict(state_dict={}, extra=HistoryBuffer()), path)
+    with pytest.raises(pickle.UnpicklingError, match='Weights only load'):
+        _load_checkpoint(path)
 
 
 @pytest.mark.parametrize('where, exc', [
@@ -106,8 +107,7 @@ def test_failed_checkpoint_write_keeps_old_file(tmp_path, monkeypatch, where,
         # MMEngine's own save path: torch.save to bytes, backend.put
         save_checkpoint(dict(state_dict=dict(w=torch.zeros(3))), path)
     monkeypatch.undo()
-    assert torch.equal(
-        load_local_checkpoint(path)['state_dict']['w'], torch.ones(3))
+    assert torch.equal(torch.load(path)['state_dict']['w'], torch.ones(3))
     assert _tmp_files(tmp_path) == []
 
 
@@ -116,7 +116,7 @@ def test_checkpoint_write_replaces_file(tmp_path):
     for value in (1., 2.):
         save_checkpoint(
             dict(state_dict=dict(w=torch.full((2, ), value))), path)
-    assert load_local_checkpoint(path)['state_dict']['w'].tolist() == [2, 2]
+    assert torch.load(path)['state_dict']['w'].tolist() == [2, 2]
     assert _tmp_files(osp.dirname(path)) == []
 
 
@@ -151,12 +151,16 @@ def test_find_resume_checkpoint(tmp_path):
         find_resume_checkpoint(folder)
 
 
-def test_truncated_checkpoint_is_a_clear_error(tmp_path):
+def test_truncated_or_empty_checkpoint_is_a_clear_error(tmp_path):
     path = str(tmp_path / 'iter_6.pth')
     _write_run(str(tmp_path), [6], truncate=6)
     with pytest.raises(CorruptCheckpointError, match='truncated or corrupt'):
-        with safe_local_loading():
-            _load_checkpoint(path)
+        check_checkpoint_file(path)
+    open(path, 'wb').close()
+    with pytest.raises(CorruptCheckpointError, match=r'empty \(0 bytes\)'):
+        check_checkpoint_file(path)
+    with pytest.raises(FileNotFoundError, match='Checkpoint not found'):
+        check_checkpoint_file(str(tmp_path / 'missing.pth'))
 
 
 # 5. weights_only loading -------------------------------------------------
@@ -197,18 +201,18 @@ def test_message_hub_round_trip_is_weights_only_safe(tmp_path):
 def test_full_unpickling_needs_explicit_opt_in(tmp_path, monkeypatch):
     path = str(tmp_path / 'foreign.pth')
     torch.save(dict(message_hub=_message_hub_state()), path)
-    monkeypatch.delenv('MAFSAR_WEIGHTS_ONLY', raising=False)
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
     with pytest.raises(UnsafeCheckpointError) as info:
-        load_local_checkpoint(path)
+        check_checkpoint_file(path)
     assert 'HistoryBuffer' in str(info.value)
-    assert 'MAFSAR_WEIGHTS_ONLY=0' in str(info.value)
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1' in str(info.value)
     assert 'trust' in str(info.value)
-    monkeypatch.setenv('MAFSAR_WEIGHTS_ONLY', '0')
-    loaded = load_local_checkpoint(path)  # explicit: trusted file
+    # torch's own switch: the check and MMEngine's loader both follow it
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    check_checkpoint_file(path)
+    loaded = _load_checkpoint(path)  # explicit: trusted file
     assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
                       HistoryBuffer)
-    with pytest.raises(UnsafeCheckpointError):
-        load_local_checkpoint(path, weights_only=True)
 
 
 # 4. a checkpoint of another architecture ---------------------------------
@@ -231,15 +235,19 @@ def test_other_architecture_lists_keys():
     ckpt = dict(meta={}, state_dict=_Net(width=6).state_dict())
     ckpt['state_dict']['old.weight'] = torch.zeros(1)
     with pytest.raises(CheckpointMismatchError) as info:
-        prepare_state_dict(ckpt, _Net(width=4, extra=True))
-    msg = str(info.value)
+        load_into_model(ckpt, _Net(width=4, extra=True))
+    msg = str(info.value)  # torch's load_state_dict(strict=True) lists them
     assert 'another architecture' in msg
-    assert 'missing keys (2): extra.weight, extra.bias' in msg
-    assert 'unexpected keys (1): old.weight' in msg
-    assert 'head.weight: checkpoint (2, 6) vs model (2, 4)' in msg
+    assert 'Missing key(s) in state_dict: "extra.weight", "extra.bias"' in msg
+    assert 'Unexpected key(s) in state_dict: "old.weight"' in msg
+    assert ('size mismatch for head.weight: copying a param with shape '
+            'torch.Size([2, 6]) from checkpoint') in msg
     assert 'check_keys=False' in msg
-    # lenient mode: warning only
-    prepare_state_dict(ckpt, _Net(width=4, extra=True), check_keys=False)
+    # lenient mode: warning only, the matching part is loaded
+    net = _Net(width=4, extra=True)
+    ckpt['state_dict']['extra.bias'] = torch.full((2, ), 7.)
+    load_into_model(ckpt, net, check_keys=False)
+    assert net.extra.bias.tolist() == [7., 7.]
 
 
 def test_slim_state_dict_is_completed_from_the_model():
@@ -251,7 +259,7 @@ def test_slim_state_dict_is_completed_from_the_model():
     assert sorted(ckpt['state_dict']) == ['head.bias', 'head.weight']
     fresh = _Net()
     fresh.head.reset_parameters()
-    filled = prepare_state_dict(ckpt, fresh)
+    filled = load_into_model(ckpt, fresh)
     assert sorted(filled) == ['clip.bias', 'clip.weight']
     fresh.load_state_dict(ckpt['state_dict'])
     for key, value in trained.state_dict().items():
@@ -263,7 +271,7 @@ def test_slim_state_dict_is_completed_from_the_model():
     ckpt = dict(meta={}, state_dict=trained.state_dict())
     make_slim(ckpt, trained)
     with pytest.raises(CheckpointMismatchError, match='fingerprint'):
-        prepare_state_dict(ckpt, other)
+        load_into_model(ckpt, other)
 
 
 def test_runner_refuses_checkpoint_of_another_architecture(
@@ -282,8 +290,7 @@ def test_runner_refuses_checkpoint_of_another_architecture(
     runner = Runner.from_cfg(cfg)
     with pytest.raises(CheckpointMismatchError) as info:
         runner.test()  # MMEngine alone would only warn
-    assert 'shape mismatches (3)' in str(info.value)
-    assert 'head.neck' in str(info.value)
+    assert str(info.value).count('size mismatch for head.neck') == 3
 
 
 def test_project_config_writes_atomically_and_loads_safely(
@@ -303,7 +310,8 @@ def test_project_config_writes_atomically_and_loads_safely(
     Runner.from_cfg(cfg).train()
     assert written == ['iter_2.pth']
     mmengine_loader = CheckpointLoader._schemes['']
-    # a checkpoint that needs full unpickling: refused by the Runner
+    # a checkpoint that needs full unpickling: refused by the Runner, in
+    # one line (SlimCheckpointHook.before_run checks the file)
     unsafe = str(tmp_path / 'unsafe.pth')
     torch.save(dict(meta={}, state_dict={}, extra=HistoryBuffer()), unsafe)
     cfg = micro_config(synthetic_root, str(tmp_path / 'test'))
@@ -319,7 +327,7 @@ def test_resume_in_a_copied_work_dir_stays_in_the_copy(tmp_path):
     must not follow ``last_checkpoint`` back into the original."""
     import shutil
 
-    from mafsar_mm.engine.checkpoint_loading import CheckpointError
+    from mafsar_mm.engine import CheckpointError
     original, copy = str(tmp_path / 'run'), str(tmp_path / 'branch')
     os.makedirs(original)
     _write_run(original, [2, 4], record=f'{original}/iter_4.pth')

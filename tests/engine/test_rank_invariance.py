@@ -104,7 +104,7 @@ def test_checkpoint_of_another_architecture_is_one_message(trained):
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith('error: ') and 'missing keys' in last
-    assert 'missing keys' in result.stderr
-    assert 'unexpected keys' in result.stderr
+    # torch's load_state_dict(strict=True) lists the keys
+    assert last.startswith('error: ') and 'Missing key(s)' in last
+    assert 'Unexpected key(s)' in last
     assert 'x_adapters' in result.stderr

@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 import mafsar_mm  # noqa: F401
 from mafsar_mm.engine import find_resume_checkpoint
-from mafsar_mm.engine.hooks.resume_config_check_hook import (
+from mafsar_mm.utils.config_diff import (
     config_differences, describe_differences, parse_config_text)
 
 PREFIX = "resuming with a config that differs from the checkpoint's: "

@@ -12,7 +12,7 @@ from mmengine.logging import MessageHub
 from mmengine.runner.checkpoint import weights_to_cpu
 
 import mafsar_mm  # noqa: F401
-from mafsar_mm.engine import SlimCheckpointHook, prepare_state_dict
+from mafsar_mm.engine import SlimCheckpointHook, load_into_model
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,7 @@ def test_vit_b32_slim_checkpoint_size_and_reload():
             param.zero_()
     saved.seek(0)
     checkpoint = torch.load(saved, weights_only=True)
-    filled = prepare_state_dict(checkpoint, model)
+    filled = load_into_model(checkpoint, model)
     assert len(filled) == len(checkpoint['meta']['slim_info']['dropped_keys'])
     model.load_state_dict(checkpoint['state_dict'])
     for key, value in model.named_parameters():

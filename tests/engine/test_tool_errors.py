@@ -1,5 +1,6 @@
 """The tools end user errors with one ``error: ...`` line and status 1, and
 a training run owns its work dir."""
+import fcntl
 import json
 import logging
 import os
@@ -138,9 +139,12 @@ def test_train_refuses_a_busy_work_dir(setup, tmp_path, capsys, monkeypatch):
         started='2026-01-01T00:00:00',
         command='pytest')
     (work_dir / LOCK_NAME).write_text(json.dumps(owner))
-    code, err = _run_tool(TRAIN,
-                          [setup['config'], '--work-dir',
-                           str(work_dir)], capsys, monkeypatch)
+    # held as a run holds it: an exclusive flock on its own open file
+    with open(work_dir / LOCK_NAME) as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, err = _run_tool(TRAIN,
+                              [setup['config'], '--work-dir',
+                               str(work_dir)], capsys, monkeypatch)
     assert (code, err) == (1, (
         f'error: The work dir {work_dir} is in use by another run (pid '
         f'{os.getpid()} on {socket.gethostname()}, started '

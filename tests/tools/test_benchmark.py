@@ -1,12 +1,12 @@
 """The benchmark package (tools/analysis/benchmarks) in tiny smoke runs:
 each section's numbers and structure, the models taken from the configs,
 and the report rendered from the stored results."""
-import importlib.util
 import json
 import os.path as osp
 import sys
 
 import pytest
+from conftest import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
@@ -204,10 +204,7 @@ def test_train_worker_runs_in_its_own_process():
 
 
 def test_cli_writes_report_and_results(tmp_path):
-    path = osp.join(ROOT, 'tools', 'analysis', 'benchmark.py')
-    spec = importlib.util.spec_from_file_location('benchmark_cli', path)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_tool('tools/analysis/benchmark.py', 'benchmark_cli')
     out = tmp_path / 'bench.md'
     cli.main(['params', '--quick', '--out', str(out)])
     stored = json.loads((tmp_path / 'bench.json').read_text())

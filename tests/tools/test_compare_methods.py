@@ -1,22 +1,18 @@
 """tools/analysis/compare_methods.py: commands, the choice of learning rate
 and text weight on val, the order-only breakdown and the markdown table
 (no training here: ``run`` is replaced by a fake)."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
+from conftest import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools', 'analysis')
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(TOOLS, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(osp.join(TOOLS, f'{name}.py'), name)
 
 
 tool = _load('compare_methods')

@@ -2,23 +2,16 @@
 a run, the choice of learning rate at the first seed, and the spread on the
 page (no training: ``run`` is replaced by the fake of
 ``test_compare_methods.py``)."""
-import importlib.util
 import os.path as osp
 
 import pytest
+from conftest import load_tool
 
 HERE = osp.dirname(osp.abspath(__file__))
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-base = _load('_test_compare_methods', osp.join(HERE,
-                                               'test_compare_methods.py'))
+base = load_tool(osp.join(HERE, 'test_compare_methods.py'),
+                 '_test_compare_methods')
 tool, report = base.tool, base.report
 
 

@@ -1,23 +1,15 @@
 """tools/analysis/count_params.py: counts, the MA-FSAR budget, and the
 Table 4 comparison printed only where it applies."""
-import importlib.util
 import os.path as osp
 import sys
 
+from conftest import load_tool
 from torch import nn
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def load_tool():
-    path = osp.join(ROOT, 'tools', 'analysis', 'count_params.py')
-    spec = importlib.util.spec_from_file_location('count_params_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
+tool = load_tool('tools/analysis/count_params.py')
 count_parameters = tool.count_parameters
 format_parameter_table = tool.format_parameter_table
 mafsar_budget = tool.mafsar_budget

@@ -3,7 +3,7 @@ import json
 import os
 import os.path as osp
 
-from conftest import run_tool, small_config
+from conftest import load_tool, run_tool, small_config
 from random_checkpoint import save_random_checkpoint
 
 DEMO = osp.join('tools', 'demo', 'fewshot_demo.py')
@@ -80,10 +80,7 @@ def test_demo_zero_shot_classes(synthetic_root, tmp_path):
 
 def test_demo_refuses_bad_class_names_before_building_the_model(
         tmp_path, capsys):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('fewshot_demo', DEMO)
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+    demo = load_tool(DEMO, 'fewshot_demo')
     config = str(tmp_path / 'absent.py')  # never read: names come first
     for classes, message in (
         (['walking', '\t'], "Class name 2 of 2 is empty or only whitespace "

@@ -2,28 +2,20 @@
 family READMEs): fresh, parsed as ``mim search`` parses it, every config
 listed once, and numbers only where this repository measured them."""
 import glob
-import importlib.util
 import os
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
+from conftest import load_tool
 from mim.commands.search import convert2df
 from modelindex.load_model_index import load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _zoo_tool():
-    path = osp.join(REPO, 'tools', 'analysis', 'model_zoo.py')
-    spec = importlib.util.spec_from_file_location('model_zoo_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-zoo = _zoo_tool()
+zoo = load_tool('tools/analysis/model_zoo.py')
 
 
 @pytest.fixture(scope='module')

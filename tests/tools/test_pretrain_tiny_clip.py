@@ -1,18 +1,15 @@
 """tools/pretrain_tiny_clip.py: deterministic, loadable through the same
 path as real CLIP weights, skipped when already made."""
-import importlib.util
 import json
 import os.path as osp
 
 import torch
+from conftest import load_tool
 
 from mafsar_mm.models.utils.open_clip_builder import build_open_clip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SPEC = importlib.util.spec_from_file_location(
-    'pretrain_tiny_clip', osp.join(REPO, 'tools', 'pretrain_tiny_clip.py'))
-tool = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(tool)
+tool = load_tool('tools/pretrain_tiny_clip.py', 'pretrain_tiny_clip')
 
 SMALL = ['--steps', '3', '--batch-size', '8', '--num-images', '40',
          '--warmup', '1', '--log-interval', '1', '--val-images', '100']

@@ -5,7 +5,6 @@ does not count the feature encoding; ``tools/analysis/eval_metric.py``
 recomputes ``tools/test.py``'s metrics from its ``--dump``."""
 import copy
 import glob
-import importlib.util
 import json
 import logging
 import os.path as osp
@@ -23,7 +22,7 @@ sys.path.insert(0, osp.join(REPO, 'tests', 'engine'))
 from _reliability import micro_config  # noqa: E402
 
 sys.path.insert(0, osp.join(REPO, 'tests'))
-from conftest import run_tool  # noqa: E402
+from conftest import load_tool, run_tool  # noqa: E402
 
 #: what only the log file shows (MMEngine's dumps, mmcv's import warning)
 DUMPS = ('System environment:', 'Config:', 'Hooks will be executed',
@@ -101,11 +100,7 @@ def test_first_validation_eta_excludes_the_feature_encoding(trained):
 
 
 def _eval_tool():
-    path = osp.join(REPO, 'tools', 'analysis', 'eval_metric.py')
-    spec = importlib.util.spec_from_file_location('eval_metric_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/eval_metric.py')
 
 
 def test_eval_metric_equals_test_metrics(trained, tmp_path, monkeypatch,

@@ -1,15 +1,14 @@
 """tools/train.py options: --amp, --auto-scale-lr, --no-validate,
 --clip-weights, --tensorboard."""
-import importlib.util
 import os.path as osp
 import sys
 
 import pytest
 import torch
+from conftest import load_tool
 from mmaction.registry import OPTIM_WRAPPERS
 from mmengine.config import Config
 
-from mafsar_mm.engine import use_amp
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(REPO, 'configs', 'mafsar',
@@ -18,11 +17,7 @@ QUICKSTART = osp.join(REPO, 'configs', 'mafsar',
 
 @pytest.fixture(scope='module')
 def train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/train.py')
 
 
 def _merged(train_tool, monkeypatch, *options):
@@ -45,10 +40,10 @@ def test_amp_and_auto_scale_lr(train_tool, monkeypatch):
     assert 'loss_scale' not in cfg.optim_wrapper
     assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=1)
     gpu = dict(Config.fromfile(QUICKSTART).optim_wrapper)
-    assert use_amp(gpu, device='cuda') == 'AmpOptimWrapper'
+    assert train_tool.use_amp(gpu, device='cuda') == 'AmpOptimWrapper'
     assert gpu['loss_scale'] == 'dynamic'
     with pytest.raises(ValueError, match="wrapper 'OtherWrapper' of the"):
-        use_amp(dict(type='OtherWrapper'), device='cpu')
+        train_tool.use_amp(dict(type='OtherWrapper'), device='cpu')
 
 
 def test_cpu_amp_optim_wrapper_trains_in_bfloat16():

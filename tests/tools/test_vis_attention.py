@@ -1,10 +1,9 @@
 """tools/analysis/vis_attention.py writes the two-row attention PNG."""
 import glob
-import importlib.util
 import os.path as osp
 
 import matplotlib.image as mpimg
-from conftest import small_config
+from conftest import load_tool, small_config
 from random_checkpoint import save_random_checkpoint
 
 from mafsar_mm.apis import grid_image_size
@@ -15,10 +14,7 @@ TOOL = osp.join(
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location('vis_attention', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL, 'vis_attention')
 
 
 def test_vis_attention_writes_png(synthetic_root, tmp_path, capsys):

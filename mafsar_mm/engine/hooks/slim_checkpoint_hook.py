@@ -1,15 +1,15 @@
 """The hook that writes slim, ``weights_only``-loadable checkpoints and
-checks every checkpoint it loads."""
+checks every checkpoint a Runner loads."""
 from typing import List, Optional, Tuple, Union
 
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from ..checkpoint_fit import prepare_state_dict
-from ..checkpoint_loading import to_weights_only_types
-from ..checkpoint_slimming import frozen_pretrained_keys, make_slim
-from ..model_checkpoint import restore_plain_types
+from ..checkpoint import (check_checkpoint_file, restore_plain_types,
+                          to_weights_only_types)
+from ..checkpoint_slimming import (frozen_pretrained_keys, load_into_model,
+                                   make_slim)
 
 SLIM_MODES = (True, False, 'auto')
 
@@ -47,11 +47,14 @@ class SlimCheckpointHook(Hook):
       optimizer, schedulers, message hub and meta stay, so ``--resume``
       continues exactly.
 
-    Loading (``after_load_checkpoint``: ``load_from``, resume, test): the
-    plain types are restored and :func:`prepare_state_dict` fills in the
-    frozen weights of a slim checkpoint (checked by fingerprint) and stops
-    with a clear list of missing/unexpected/mis-shaped keys when the
-    checkpoint does not fit the model.
+    Loading (``load_from``, resume, test): ``before_run`` (which MMEngine
+    calls before ``Runner.load_or_resume``) checks the file
+    (:func:`check_checkpoint_file`: one line for a missing, empty,
+    truncated or unsafe file); ``after_load_checkpoint`` restores the
+    plain types and :func:`load_into_model` fills in the frozen weights
+    of a slim checkpoint (checked by fingerprint) and loads with torch's
+    ``strict=True``, whose error lists the missing, unexpected and
+    mis-shaped keys.
 
     Args:
         slim (bool | str): True, False, or ``'auto'``: slim when the model
@@ -96,6 +99,11 @@ class SlimCheckpointHook(Hook):
                 logger='current')
         return self._auto
 
+    def before_run(self, runner) -> None:
+        """Check the checkpoint the runner is about to load."""
+        if getattr(runner, '_load_from', None):
+            check_checkpoint_file(runner._load_from)
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Make the checkpoint ``weights_only``-loadable; slim it."""
         for key in ('meta', 'message_hub'):
@@ -107,4 +115,4 @@ class SlimCheckpointHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Restore plain types; check the keys, fill in slim weights."""
         restore_plain_types(checkpoint)
-        prepare_state_dict(checkpoint, runner.model, self.check_keys)
+        load_into_model(checkpoint, runner.model, self.check_keys)

@@ -1,13 +1,13 @@
 """The Table 4 reading of MA-FSAR's parameters: the backbone options it
 uses (low-rank Text FCs, the joint adapters' own ratio) and the rows that
 tools/analysis/count_params.py prints for its config."""
-import importlib.util
 import os.path as osp
 import sys
 from unittest import mock
 
 import pytest
 import torch
+from conftest import load_tool
 from mmengine.config import Config
 
 import mafsar_mm  # noqa: F401
@@ -20,17 +20,13 @@ TABLE4_CONFIG = osp.join(ROOT, 'configs', 'mafsar',
                          'mafsar_vit-b32_5w1s_ssv2-small_table4.py')
 
 
-def load_tool():
-    path = osp.join(ROOT, 'tools', 'analysis', 'count_params.py')
-    spec = importlib.util.spec_from_file_location('count_params_t4', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_count_params():
+    return load_tool('tools/analysis/count_params.py', 'count_params_t4')
 
 
 # the Table 4 code lives in the tool (not in the package: it reads
 # backbone attributes and the paper's numbers)
-_tool = load_tool()
+_tool = load_count_params()
 TABLE4_PAPER = _tool.TABLE4_PAPER
 format_table4 = _tool.format_table4
 table4_split = _tool.table4_split
@@ -76,7 +72,7 @@ def test_count_params_prints_every_table4_row_within_0_05m(capsys):
     """Paper Table 4 (ViT-B/32): temporal adaptation 7.10 M, multimodal
     adaptation 4.79 M, joint adaptation 3.50 M, TPCM 3.15 M, total
     18.54 M."""
-    tool = load_tool()
+    tool = load_count_params()
     with mock.patch.object(sys, 'argv',
                            ['count_params.py', TABLE4_CONFIG, '--depth',
                             '1']):

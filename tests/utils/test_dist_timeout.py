@@ -13,9 +13,9 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from mafsar_mm.engine import dist_utils
-from mafsar_mm.engine.dist_utils import (DEFAULT_TIMEOUT, dist_timeout,
-                                         is_dist_timeout, timeout_line)
+from mafsar_mm.utils import dist as dist_utils
+from mafsar_mm.utils.dist import (DEFAULT_TIMEOUT, dist_timeout,
+                                  is_dist_timeout, timeout_line)
 from mafsar_mm.utils.errors import InputError, run_main
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(

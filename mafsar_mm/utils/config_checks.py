@@ -36,11 +36,10 @@ from typing import Any, Iterable, Optional, Set
 
 from mmengine.config import Config
 
-from mafsar_mm.engine.registry_names import (BUILD_KEYS, lookup,
-                                             not_registered, scope_registry,
-                                             unknown_key)
-from mafsar_mm.utils.errors import InputError
-from mafsar_mm.utils.signatures import accepted_keys
+from .errors import InputError
+from .registry_names import (BUILD_KEYS, lookup, not_registered,
+                             scope_registry, unknown_key)
+from .signatures import accepted_keys
 
 #: What ``CheckpointHook`` passes to ``Runner.save_checkpoint`` itself
 #: (mmengine/hooks/checkpoint_hook.py, ``_save_checkpoint_with_step``);

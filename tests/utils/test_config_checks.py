@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 
 import mafsar_mm  # noqa: F401
-from mafsar_mm.engine.config_checks import check_config
+from mafsar_mm.utils.config_checks import check_config
 from mafsar_mm.utils.errors import InputError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
