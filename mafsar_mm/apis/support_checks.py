@@ -4,7 +4,8 @@ One path for every way of giving classes (a support dict, folder or list
 file, or zero-shot class names): :func:`check_class_names` refuses blank
 names and names that are the same class once whitespace is normalised
 (``'walking'`` and ``' walking '`` would split one class's score in two),
-:func:`check_support` adds the support-set checks and
+:func:`check_support` adds the support-set checks,
+:func:`check_videos_exist` refuses a missing video before any is decoded and
 :func:`warn_queries_in_support` flags a query that is also a support video.
 """
 import os.path as osp
@@ -63,6 +64,17 @@ def check_support(support: Dict[str, Sequence[str]]) -> None:
         raise ValueError(
             f'Few-shot inference needs at least 2 support classes, got '
             f'{len(support)} ({list(support)}).')
+
+
+def check_videos_exist(paths: Iterable[str]) -> None:
+    """Refuse a video path that is not a file.
+
+    Raises:
+        FileNotFoundError: ``Video not found: <path>`` for the first one.
+    """
+    for path in paths:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'Video not found: {path}')
 
 
 def warn_queries_in_support(queries: Iterable[str],
