@@ -17,7 +17,6 @@ score. Example::
     # [('juggling', 0.83), ('dribbling', 0.17)]
 """
 import os
-import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -30,13 +29,16 @@ from mmengine.runner import load_checkpoint
 from torch import Tensor
 
 from mafsar_mm.datasets.video_loading import ClipLoader
-from .support_checks import (check_class_names, check_support,
-                             check_videos_exist, warn_queries_in_support)
-from .support_sources import support_from_dir, support_from_list
+from .rankings import format_ranking, ranking_of
+from .support_checks import (check_videos_exist, warn_queries_in_support,
+                             zero_shot_class_names)
+from .support_sources import (SupportSpec, parse_support, support_from_dir,
+                              support_from_list)
 
-SupportSpec = Union[str, Dict[str, Sequence[str]]]
-
-__all__ = ['FewShotInferencer', 'support_from_dir', 'support_from_list']
+__all__ = [
+    'FewShotInferencer', 'format_ranking', 'support_from_dir',
+    'support_from_list'
+]
 
 
 class FewShotInferencer(BaseInferencer):
@@ -111,39 +113,27 @@ class FewShotInferencer(BaseInferencer):
         if support is not None or zero_shot_classes is not None:
             self.set_support(support, zero_shot_classes)
 
-    # -- building (BaseInferencer hooks) ---------------------------------
-
     def _init_model(self, cfg: Config, weights: Optional[str],
                     device: str) -> torch.nn.Module:
         """Build the model from MMAction2's registry and load ``weights``
-        (see :meth:`_load_weights`)."""
+        with :func:`mafsar_mm.engine.load_model_checkpoint` when the package
+        has it (slim checkpoints without the frozen CLIP, key checks,
+        trusted MMEngine checkpoints under torch's ``weights_only``
+        default), else with ``mmengine.runner.load_checkpoint``."""
         from mmaction.registry import MODELS
+
+        from mafsar_mm import engine
         model = MODELS.build(cfg.model)
-        if weights is not None:
-            self._load_weights(model, weights)
-        else:
+        if weights is None:
             print_log(
                 'FewShotInferencer: no checkpoint given; using the model as '
                 'built by the config (untrained adapters).',
                 logger='current',
                 level=30)
-        return model.to(device).eval()
-
-    @staticmethod
-    def _load_weights(model: torch.nn.Module, checkpoint: str) -> None:
-        """Load a checkpoint into the model.
-
-        Uses :func:`mafsar_mm.engine.load_model_checkpoint` when the
-        package has it (slim checkpoints without the frozen CLIP, key
-        checks, trusted MMEngine checkpoints under torch's
-        ``weights_only`` default), else ``mmengine.runner.load_checkpoint``.
-        """
-        from mafsar_mm import engine
-        load = getattr(engine, 'load_model_checkpoint', None)
-        if load is not None:
-            load(model, checkpoint, map_location='cpu')
         else:
-            load_checkpoint(model, checkpoint, map_location='cpu')
+            load = getattr(engine, 'load_model_checkpoint', load_checkpoint)
+            load(model, weights, map_location='cpu')
+        return model.to(device).eval()
 
     def _init_pipeline(self, cfg: Config) -> ClipLoader:
         """The :class:`ClipLoader` of ``cfg.test_dataloader.dataset``
@@ -177,41 +167,8 @@ class FewShotInferencer(BaseInferencer):
         """No drawing visualizer: :meth:`visualize` writes rankings."""
         return None
 
-    # -- the support set ---------------------------------------------------
-
-    @staticmethod
-    def parse_support(support: SupportSpec) -> 'OrderedDict[str, List[str]]':
-        """Turn any accepted support form into ``{class: [paths]}``.
-
-        Args:
-            support (str | dict[str, Sequence[str]]): A dict of class name
-                -> video paths, a directory with one sub-folder per class,
-                or a list file of ``<path><TAB><class name>`` lines.
-
-        Returns:
-            OrderedDict[str, list[str]]: The checked support set.
-        """
-        if isinstance(support, (str, os.PathLike)):
-            support = str(support)
-            if osp.isdir(support):
-                support = support_from_dir(support)
-            elif osp.isfile(support):
-                support = support_from_list(support)
-            else:
-                raise FileNotFoundError(
-                    f'Support set not found: {support} (expected a '
-                    'directory with one sub-folder per class or a list '
-                    'file of `<path><TAB><class name>` lines).')
-        elif isinstance(support, dict):
-            support = OrderedDict(
-                (str(name),
-                 [videos] if isinstance(videos, str) else list(videos))
-                for name, videos in support.items())
-        else:
-            raise TypeError('support must be a dict, a directory or a '
-                            f'list file, got {type(support).__name__}')
-        check_support(support)
-        return support
+    #: ``{class: [paths]}`` of any accepted support form, checked.
+    parse_support = staticmethod(parse_support)
 
     @torch.no_grad()
     def set_support(
@@ -229,7 +186,7 @@ class FewShotInferencer(BaseInferencer):
                 ``p_Q2T`` of docs/method.md, as ``tools/test.py
                 --text-only``). Defaults to None.
         """
-        class_names = self._zero_shot_classes(support, zero_shot_classes)
+        class_names = zero_shot_class_names(support, zero_shot_classes)
         state: Dict[str, Any] = dict(feats=None, labels=None, shape=None)
         if class_names is None:
             support = self.parse_support(support)
@@ -251,7 +208,9 @@ class FewShotInferencer(BaseInferencer):
             feats = []
             for start in range(0, len(paths), self.batch_size):
                 stop = start + self.batch_size
-                clips = self._load_batch(paths[start:stop], state['shape'])
+                clips = ClipLoader.stack(
+                    [self.load_clip(p) for p in paths[start:stop]])
+                self._check_shape(state['shape'], clips)
                 state['shape'] = clips.shape[1:]
                 # each video reads its class's row of the text features
                 feats.append(
@@ -264,15 +223,13 @@ class FewShotInferencer(BaseInferencer):
         self.support, self.class_names = support, class_names
         self._support_state = state
 
-    def _load_batch(self, paths: Sequence[str],
-                    shape: Optional[torch.Size]) -> Tensor:
-        """Clips of ``paths`` ``[B, C, T, H, W]``, of ``shape`` if given
-        (all clips scored together have one shape)."""
-        clips = ClipLoader.stack([self.load_clip(p) for p in paths])
+    @staticmethod
+    def _check_shape(shape: Optional[torch.Size], clips: Tensor) -> None:
+        """Clips ``[B, C, T, H, W]`` scored with the support set have its
+        clips' ``shape`` (``[C, T, H, W]``; None: not fixed yet)."""
         if shape is not None and clips.shape[1:] != shape:
             raise ValueError('Support and query clips differ in shape: '
                              f'{tuple(shape)} vs {tuple(clips.shape[1:])}.')
-        return clips
 
     def load_clip(self, path: str) -> Tensor:
         """Decode one local video with the :class:`ClipLoader`.
@@ -291,8 +248,6 @@ class FewShotInferencer(BaseInferencer):
         """
         check_videos_exist([path])
         return self.pipeline(path, self.seed)
-
-    # -- the MMEngine inferencer steps ------------------------------------
 
     def __call__(self,
                  inputs: Union[None, SupportSpec, Sequence[str]],
@@ -371,12 +326,9 @@ class FewShotInferencer(BaseInferencer):
             list[dict]: Per query ``query`` (path) and ``scores`` ``[N]``.
         """
         state, model = self._support_state, self.model
-        clips = inputs['clips']
-        if state['shape'] is not None and clips.shape[1:] != state['shape']:
-            raise ValueError('Support and query clips differ in shape: '
-                             f"{tuple(state['shape'])} vs "
-                             f'{tuple(clips.shape[1:])}.')
-        query = model.encode_videos(model.data_preprocessor.normalize(clips))
+        self._check_shape(state['shape'], inputs['clips'])
+        query = model.encode_videos(
+            model.data_preprocessor.normalize(inputs['clips']))
         scores = model.predict_by_feat(
             state['feats'],
             state['labels'],
@@ -441,55 +393,6 @@ class FewShotInferencer(BaseInferencer):
             print(predictions)
         return dict(predictions=predictions, visualization=visualization)
 
-    # -- helpers -----------------------------------------------------------
-
-    @staticmethod
-    def _zero_shot_classes(
-            support: Optional[SupportSpec],
-            zero_shot_classes: Optional[Sequence[str]]) -> Optional[List[str]]:
-        """The classes of a zero-shot support set, or None with support
-        videos.
-
-        Zero-shot: ``zero_shot_classes`` given (``support`` must then be
-        None or empty), or ``support`` a dict whose classes all map to no
-        video.
-        """
-        if zero_shot_classes is not None:
-            if support:
-                raise ValueError(
-                    'Give either support videos or zero_shot_classes, not '
-                    'both (zero-shot prediction does not use support '
-                    'videos).')
-            if isinstance(zero_shot_classes, str):
-                zero_shot_classes = [zero_shot_classes]
-            names = [str(n) for n in zero_shot_classes]
-        elif isinstance(support, dict) and support and all(
-                not isinstance(videos, str) and len(videos) == 0
-                for videos in support.values()):
-            names = [str(n) for n in support]
-        elif support is None:
-            raise ValueError('Give support videos or zero_shot_classes.')
-        else:
-            return None
-        check_class_names(names)
-        if len(names) < 2:
-            raise ValueError('Zero-shot prediction needs at least 2 '
-                             f'classes, got {len(names)} ({names}).')
-        return names
-
     def _result(self, pred: dict) -> dict:
         """The result dict of one query."""
-        scores = pred['scores']
-        order = torch.argsort(scores, descending=True, stable=True)
-        ranking = [(self.class_names[i], float(scores[i])) for i in order]
-        return dict(
-            query=pred['query'], ranking=ranking, pred_class=ranking[0][0])
-
-
-def format_ranking(result: dict, topk: int) -> str:
-    """Printable ranking of one query: its path, then ``  1. name  0.8312``
-    lines for the ``topk`` best classes."""
-    lines = [f'{result["query"]}:']
-    for rank, (name, score) in enumerate(result['ranking'][:topk], 1):
-        lines.append(f'  {rank}. {name}  {score:.4f}')
-    return '\n'.join(lines)
+        return ranking_of(pred['query'], pred['scores'], self.class_names)
