@@ -8,6 +8,7 @@ from .video_loading import (BadVideoError, ClipLoader, decode_clip,
 
 __all__ = [
     'CLIPFSARSampleFrames', 'EpisodeSampler', 'FewShotVideoDataset',
-    'BadVideoError', 'ClipLoader', 'read_annotations', 'read_class_names', 'decode_clip',
-    'log_batch_bad_videos', 'report_bad_video', 'seeded_global_rngs'
+    'BadVideoError', 'ClipLoader', 'read_annotations', 'read_class_names',
+    'decode_clip', 'log_batch_bad_videos', 'report_bad_video',
+    'seeded_global_rngs'
 ]
