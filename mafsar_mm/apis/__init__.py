@@ -2,12 +2,12 @@
 from .attention_maps import (AttentionRecorder, class_token_attention,
                              compute_attention_maps, draw_attention_grid,
                              grid_image_size, patch_maps)
-from .fewshot_inferencer import (FewShotInferencer, support_from_dir,
-                                 support_from_list)
+from .fewshot_inferencer import (FewShotInferencer, format_ranking,
+                                 support_from_dir, support_from_list)
 from .support_checks import check_support
 
 __all__ = [
-    'FewShotInferencer', 'check_support', 'support_from_dir',
+    'FewShotInferencer', 'format_ranking', 'check_support', 'support_from_dir',
     'support_from_list', 'AttentionRecorder', 'class_token_attention',
     'compute_attention_maps', 'draw_attention_grid', 'grid_image_size',
     'patch_maps'

@@ -4,16 +4,21 @@ One path for every way of giving classes (a support dict, folder or list
 file, or zero-shot class names): :func:`check_class_names` refuses blank
 names and names that are the same class once whitespace is normalised
 (``'walking'`` and ``' walking '`` would split one class's score in two),
-:func:`check_support` adds the support-set checks and
+:func:`check_support` adds the support-set checks,
+:func:`check_videos_exist` refuses a missing video before any is decoded and
 :func:`warn_queries_in_support` flags a query that is also a support video.
 """
 import os.path as osp
-from typing import Dict, Iterable, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 from mmengine.logging import print_log
 
 from mafsar_mm.datasets.annotation_files import class_name_key
 from mafsar_mm.utils.errors import InputError
+
+#: A support set as given: a dict of class name -> videos, a folder or a
+#: list file (see ``support_sources.parse_support``).
+SupportSpec = Union[str, Dict[str, Sequence[str]]]
 
 
 def check_class_names(names: Sequence[str]) -> None:
@@ -65,6 +70,17 @@ def check_support(support: Dict[str, Sequence[str]]) -> None:
             f'{len(support)} ({list(support)}).')
 
 
+def check_videos_exist(paths: Iterable[str]) -> None:
+    """Refuse a video path that is not a file.
+
+    Raises:
+        FileNotFoundError: ``Video not found: <path>`` for the first one.
+    """
+    for path in paths:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'Video not found: {path}')
+
+
 def warn_queries_in_support(queries: Iterable[str],
                             support: Dict[str, Sequence[str]]) -> None:
     """Log a warning for every query that is also a support video (the
@@ -86,3 +102,37 @@ def warn_queries_in_support(queries: Iterable[str],
                 f'{name!r}; it will trivially match that class.',
                 logger='current',
                 level=30)
+
+
+def zero_shot_class_names(
+        support: Optional[SupportSpec],
+        zero_shot_classes: Optional[Sequence[str]]) -> Optional[List[str]]:
+    """The classes of a zero-shot support set, or None with support
+    videos.
+
+    Zero-shot: ``zero_shot_classes`` given (``support`` must then be
+    None or empty), or ``support`` a dict whose classes all map to no
+    video.
+    """
+    if zero_shot_classes is not None:
+        if support:
+            raise ValueError(
+                'Give either support videos or zero_shot_classes, not '
+                'both (zero-shot prediction does not use support '
+                'videos).')
+        if isinstance(zero_shot_classes, str):
+            zero_shot_classes = [zero_shot_classes]
+        names = [str(n) for n in zero_shot_classes]
+    elif isinstance(support, dict) and support and all(
+            not isinstance(videos, str) and len(videos) == 0
+            for videos in support.values()):
+        names = [str(n) for n in support]
+    elif support is None:
+        raise ValueError('Give support videos or zero_shot_classes.')
+    else:
+        return None
+    check_class_names(names)
+    if len(names) < 2:
+        raise ValueError('Zero-shot prediction needs at least 2 '
+                         f'classes, got {len(names)} ({names}).')
+    return names

@@ -1,5 +1,6 @@
-"""Where a support set comes from: a folder with one sub-folder of
-videos per class, or a list file of ``<video path> <class name>`` lines."""
+"""Where a support set comes from: a dict of class name -> videos, a
+folder with one sub-folder of videos per class, or a list file of
+``<video path> <class name>`` lines (:func:`parse_support` reads any)."""
 import os
 import os.path as osp
 from collections import OrderedDict
@@ -7,6 +8,7 @@ from typing import List
 
 from mafsar_mm.datasets.video_index import VIDEO_EXTS
 from mafsar_mm.utils.text_files import read_text_lines
+from .support_checks import SupportSpec, check_support
 
 
 def _visible_entries(folder: str) -> List[str]:
@@ -94,4 +96,38 @@ def support_from_list(path: str) -> 'OrderedDict[str, List[str]]':
         if not osp.isabs(video):
             video = osp.join(base, video)
         support.setdefault(name, []).append(video)
+    return support
+
+
+def parse_support(support: SupportSpec) -> 'OrderedDict[str, List[str]]':
+    """Turn any accepted support form into ``{class: [paths]}``.
+
+    Args:
+        support (str | dict[str, Sequence[str]]): A dict of class name
+            -> video paths, a directory with one sub-folder per class,
+            or a list file of ``<path><TAB><class name>`` lines.
+
+    Returns:
+        OrderedDict[str, list[str]]: The checked support set.
+    """
+    if isinstance(support, (str, os.PathLike)):
+        support = str(support)
+        if osp.isdir(support):
+            support = support_from_dir(support)
+        elif osp.isfile(support):
+            support = support_from_list(support)
+        else:
+            raise FileNotFoundError(
+                f'Support set not found: {support} (expected a '
+                'directory with one sub-folder per class or a list '
+                'file of `<path><TAB><class name>` lines).')
+    elif isinstance(support, dict):
+        support = OrderedDict(
+            (str(name),
+             [videos] if isinstance(videos, str) else list(videos))
+            for name, videos in support.items())
+    else:
+        raise TypeError('support must be a dict, a directory or a '
+                        f'list file, got {type(support).__name__}')
+    check_support(support)
     return support

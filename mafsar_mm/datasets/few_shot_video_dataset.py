@@ -5,15 +5,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from mmaction.registry import DATASETS, TRANSFORMS
-from mmengine.dataset import Compose
+from mmaction.registry import DATASETS
 from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
 from mafsar_mm.structures import EpisodeDataSample
 from mafsar_mm.utils.errors import InputError
 from .annotation_files import read_annotations, read_class_names
-from .video_loading import (BAD_VIDEOS_KEY, BadVideoError, decode_clip,
+from .video_loading import (BAD_VIDEOS_KEY, BadVideoError, ClipLoader,
                             report_bad_video, seeded_global_rngs)
 
 BAD_VIDEO_MODES = ('replace', 'error')
@@ -110,12 +109,9 @@ class FewShotVideoDataset(Dataset):
             raise InputError(f'duplicates must be one of {DUPLICATE_MODES}, '
                              f'got {duplicates!r}')
         self.duplicates = duplicates
-        # built from MMAction2's registry, so the pipeline works outside a
-        # Runner (no default scope) too
-        self.pipeline = Compose([
-            TRANSFORMS.build(t) if isinstance(t, dict) else t
-            for t in pipeline
-        ])
+        #: Decodes and checks each video (the inferencer's loader too).
+        self.loader = ClipLoader(pipeline, min_frames)
+        self.pipeline = self.loader.pipeline
         self._bad_videos: Dict[str, str] = {}
         self._load()
 
@@ -238,7 +234,7 @@ class FewShotVideoDataset(Dataset):
             labels=labels, videos=videos, spares=spares, video_seeds=seeds)
 
     def load_video(self, path: str, seed: int) -> torch.Tensor:
-        """Run one video through the pipeline.
+        """Decode and check one video (:class:`ClipLoader`).
 
         Args:
             path (str): Video file.
@@ -247,19 +243,7 @@ class FewShotVideoDataset(Dataset):
         Returns:
             Tensor: uint8 clip ``[C, T, H, W]``.
         """
-        imgs = decode_clip(self.pipeline, path, seed, self.min_frames)
-        if imgs.dim() == 5:
-            # [num_clips=1, C, T, H, W] -> [C, T, H, W]
-            if imgs.shape[0] != 1:
-                raise InputError(
-                    'The pipeline must give one clip per video (NCTHW with '
-                    f'num_clips=1), got shape {tuple(imgs.shape)}')
-            imgs = imgs[0]
-        if imgs.dim() != 4:
-            raise InputError(
-                "The pipeline must end in FormatShape('NCTHW'); got a clip "
-                f'of shape {tuple(imgs.shape)}')
-        return imgs
+        return self.loader(path, seed)
 
     def _load_or_replace(self,
                          path: str,
@@ -349,11 +333,5 @@ class FewShotVideoDataset(Dataset):
 
     def __getitem__(self, episode_id: int) -> dict:
         clips, sample = self.episode_items(episode_id, self.load_video)
-        shapes = {tuple(x.shape) for x in clips}
-        if len(shapes) != 1:
-            raise InputError(
-                'All clips of an episode must have the same shape; the '
-                f'pipeline gave {sorted(shapes)}. End it with a fixed-size '
-                'crop or resize.')
         # support first, class by class: [N*(K+Q), C, T, H, W]
-        return dict(inputs=torch.stack(clips), data_samples=sample)
+        return dict(inputs=self.loader.stack(clips), data_samples=sample)

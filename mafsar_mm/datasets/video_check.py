@@ -2,9 +2,11 @@
 
 :func:`check_video` opens a file with ``decord.VideoReader`` (the reader
 MMAction2's ``DecordInit`` uses), reads its frame count and decodes a few
-frames including the last one. :func:`check_annotation` does this for every
-line of an MMAction2 annotation file in parallel and writes a clean copy
-with only the usable lines.
+frames including the last one, with the reasons of the clip loader
+(``video_loading``: empty file, too few frames). :func:`check_annotation`
+does this for every line of an MMAction2 annotation file in parallel
+(lines parsed as the dataset parses them, ``annotation_files``) and writes
+a clean copy with only the usable lines.
 
 """
 import multiprocessing
@@ -15,6 +17,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from mafsar_mm.utils.progress import track_progress
 from mafsar_mm.utils.text_files import read_text_lines
+from .annotation_files import (class_name_lines, parse_annotation_line,
+                               parse_label)
+from .video_loading import is_empty_file, too_few_frames
+
+__all__ = [
+    'check_video', 'check_paths', 'check_line', 'check_annotation',
+    'parse_annotation_line', 'read_num_classes', 'CheckResult'
+]
 
 #: Frames decoded per video besides the count: first, middle, last.
 PROBE_POSITIONS = (0.0, 0.5, 1.0)
@@ -34,7 +44,7 @@ def check_video(path: str, min_frames: int = 8) -> Optional[str]:
     """
     if not osp.isfile(path):
         return 'missing'
-    if osp.getsize(path) == 0:
+    if is_empty_file(path):
         return 'empty file'
     try:
         import decord
@@ -48,8 +58,9 @@ def check_video(path: str, min_frames: int = 8) -> Optional[str]:
         return f'unreadable ({_short(exc)})'
     if num_frames <= 0:
         return 'no frames'
-    if num_frames < min_frames:
-        return f'too short ({num_frames} frames < {min_frames})'
+    short = too_few_frames(num_frames, min_frames)
+    if short is not None:
+        return f'too short ({short})'
     indices = sorted({round(p * (num_frames - 1)) for p in PROBE_POSITIONS})
     try:
         frames = reader.get_batch(indices).asnumpy()
@@ -117,36 +128,10 @@ def check_paths(paths: Sequence[str],
     return bad
 
 
-def parse_annotation_line(line: str) -> Optional[Tuple[str, str]]:
-    """Split ``'<path> <label>'`` into path and label text.
-
-    The path may contain spaces (Kinetics class folders do), so the label
-    is taken as the last whitespace-separated field.
-
-    Args:
-        line (str): One annotation line.
-
-    Returns:
-        tuple[str, str] | None: ``(path, label text)``, or None for a
-        blank line. A line with one field gives ``(path, '')``; the label
-        text is not checked (see :func:`check_line`).
-    """
-    text = line.strip()
-    if not text:
-        return None
-    parts = text.rsplit(maxsplit=1)
-    if len(parts) == 1:
-        return text, ''
-    return parts[0], parts[1]
-
-
 def read_num_classes(class_name_file: str) -> int:
     """Number of labels a class-name file names (one name per line, line
     i naming label i; trailing blank lines ignored)."""
-    names = [line.strip() for line in read_text_lines(class_name_file)]
-    while names and not names[-1]:
-        names.pop()
-    return len(names)
+    return len(class_name_lines(class_name_file))
 
 
 def check_line(path: str, label: str,
@@ -164,9 +149,9 @@ def check_line(path: str, label: str,
     """
     if not label:
         return 'no label (expected `<video path> <label>`)'
-    if not label.lstrip('-').isdigit():
+    value = parse_label(label)
+    if value is None:
         return f'label {label!r} is not an integer'
-    value = int(label)
     if value < 0 or (num_classes is not None and value >= num_classes):
         limit = f'0..{num_classes - 1}' if num_classes else '>= 0'
         return f'label {value} is out of range (labels are {limit})'

@@ -1,18 +1,23 @@
-"""Decoding one video through an MMAction2 pipeline, the checks every
-reader applies (the dataset, the feature cache, the inferencer and the
-demo), and logging each bad video once per run."""
+"""The one clip loader (:class:`ClipLoader`: an MMAction2 pipeline with
+decord, and the checks every reader applies: the dataset, the feature
+cache, the inferencer and the demo), and logging each bad video once per
+run. Normalisation is not done here but by the model's data preprocessor
+(``FewShotDataPreprocessor.normalize``), as in MMAction2."""
 import os.path as osp
 import random
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, Optional, Set, Tuple
+from typing import (Callable, Iterable, Iterator, Optional, Sequence, Set,
+                    Tuple, Union)
 
 import numpy as np
 import torch
+from mmaction.registry import TRANSFORMS
+from mmengine.dataset import Compose
 from mmengine.dist import all_gather_object, get_dist_info, get_rank
 from mmengine.logging import print_log
 from torch.utils.data import get_worker_info
 
-from mafsar_mm.utils.errors import UserError
+from mafsar_mm.utils.errors import InputError, UserError
 
 #: Metainfo key of an episode: the bad videos first met while building it.
 BAD_VIDEOS_KEY = 'bad_videos'
@@ -62,6 +67,18 @@ def seeded_global_rngs(seed: int) -> Iterator[None]:
         random.setstate(py_state)
 
 
+def is_empty_file(path: str) -> bool:
+    """Whether ``path`` is a local file of 0 bytes (remote paths: no)."""
+    return osp.isfile(path) and osp.getsize(path) == 0
+
+
+def too_few_frames(num_frames: int, min_frames: int) -> Optional[str]:
+    """Why a video of ``num_frames`` frames is too short, or None."""
+    if num_frames < min_frames:
+        return f'{num_frames} frames, fewer than min_frames={min_frames}'
+    return None
+
+
 def decode_clip(pipeline: Callable, path: str, seed: int,
                 min_frames: int) -> torch.Tensor:
     """Run one video through a pipeline and check it.
@@ -80,7 +97,7 @@ def decode_clip(pipeline: Callable, path: str, seed: int,
         BadVideoError: If the pipeline fails on the file or the video has
             fewer than ``min_frames`` frames.
     """
-    if osp.isfile(path) and osp.getsize(path) == 0:  # local, 0 bytes
+    if is_empty_file(path):
         raise BadVideoError(path, 'empty file')
     results = dict(filename=path, label=-1, start_index=0, modality='RGB')
     try:
@@ -90,11 +107,82 @@ def decode_clip(pipeline: Callable, path: str, seed: int,
         reason = ' '.join(f'{type(e).__name__}: {e}'.split())
         raise BadVideoError(path, reason) from e
     total = results.get('total_frames', None)
-    if total is not None and total < min_frames:
-        raise BadVideoError(
-            path, f'{total} frames, fewer than min_frames={min_frames}')
+    short = None if total is None else too_few_frames(total, min_frames)
+    if short is not None:
+        raise BadVideoError(path, short)
     imgs = results['imgs'] if 'imgs' in results else results['inputs']
     return torch.as_tensor(np.ascontiguousarray(imgs))
+
+
+class ClipLoader:
+    """Decode videos into uint8 clips ``[C, T, H, W]`` and check them.
+
+    The one loader of the package: :class:`FewShotVideoDataset` (and the
+    feature cache through it) and :class:`FewShotInferencer` both decode
+    with it, so a video is read, refused or accepted the same way
+    everywhere (same :class:`BadVideoError` messages).
+
+    Args:
+        pipeline (Sequence[dict | callable]): Per-video MMAction2 pipeline
+            (``DecordInit``, ``SampleFrames``, ``DecordDecode``, resize and
+            crop, ``FormatShape('NCTHW')``); dicts are built from
+            MMAction2's registry, so it works outside a Runner too.
+        min_frames (int): Videos with fewer frames are bad videos.
+            Defaults to 1.
+    """
+
+    def __init__(self,
+                 pipeline: Sequence[Union[dict, Callable]],
+                 min_frames: int = 1) -> None:
+        self.pipeline = Compose([
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in pipeline
+        ])
+        self.min_frames = min_frames
+
+    def __call__(self, path: str, seed: int = 0) -> torch.Tensor:
+        """Decode and check one video.
+
+        Args:
+            path (str): Video file.
+            seed (int): Seed of the random augmentations. Defaults to 0.
+
+        Returns:
+            Tensor: uint8 clip ``[C, T, H, W]``.
+
+        Raises:
+            BadVideoError: The video cannot be decoded, is empty or has
+                fewer than ``min_frames`` frames.
+            InputError: The pipeline does not give one NCTHW clip.
+        """
+        imgs = decode_clip(self.pipeline, path, seed, self.min_frames)
+        if imgs.dim() == 5:
+            # [num_clips=1, C, T, H, W] -> [C, T, H, W]
+            if imgs.shape[0] != 1:
+                raise InputError(
+                    'The pipeline must give one clip per video (NCTHW with '
+                    f'num_clips=1), got shape {tuple(imgs.shape)}')
+            imgs = imgs[0]
+        if imgs.dim() != 4:
+            raise InputError(
+                "The pipeline must end in FormatShape('NCTHW'); got a clip "
+                f'of shape {tuple(imgs.shape)}')
+        return imgs
+
+    @staticmethod
+    def stack(clips: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Stack clips of one shape into ``[V, C, T, H, W]``.
+
+        Raises:
+            InputError: If the clips differ in shape.
+        """
+        shapes = {tuple(x.shape) for x in clips}
+        if len(shapes) != 1:
+            raise InputError(
+                'Clips that are scored together must have one shape; the '
+                f'pipeline gave {sorted(shapes)}. End it with a fixed-size '
+                'crop or resize.')
+        return torch.stack(list(clips))
 
 
 def _run_pipeline(pipeline: Callable, results: dict) -> dict:

@@ -47,7 +47,7 @@ def _manual_cls_attention(tower, frames):
 def test_attention_rows(model_and_clip):
     inferencer, clip = model_and_clip
     model = inferencer.model
-    imgs = inferencer.preprocess(clip[None])[0]  # [C, T, H, W]
+    imgs = inferencer.model.data_preprocessor.normalize(clip)  # [C, T, H, W]
     tower = model.backbone.visual
     grid = tuple(tower.grid_size)
     num_patches = grid[0] * grid[1]

@@ -41,7 +41,7 @@ def _episode_support(dataset, episode_id=0):
 
 def test_output_structure_and_sorting(setup):
     support, queries, _ = _episode_support(setup['dataset'])
-    results = setup['inferencer'](support, queries)
+    results = setup['inferencer'](support, queries)['predictions']
     assert len(results) == len(queries)
     for result, query in zip(results, queries):
         assert result['query'] == query
@@ -66,7 +66,7 @@ def test_same_scores_as_recognizer_predict(setup):
     assert list(support) == plain.class_names
     inferencer.batch_size = 4  # batching must not change the scores
     try:
-        results = inferencer(support, queries)
+        results = inferencer(support, queries)['predictions']
     finally:
         inferencer.batch_size = 8
     for result, expected in zip(results, plain.pred_scores):
@@ -85,15 +85,15 @@ def test_unequal_shots(setup):
         names[1]: one_shot[names[1]],
         names[2]: one_shot[names[2]] * 3
     }
-    base = setup['inferencer'](one_shot, queries)
-    uneven = setup['inferencer'](repeated, queries)
+    base = setup['inferencer'](one_shot, queries)['predictions']
+    uneven = setup['inferencer'](repeated, queries)['predictions']
     for a, b in zip(base, uneven):
         assert [n for n, _ in a['ranking']] == [n for n, _ in b['ranking']]
         for (_, sa), (_, sb) in zip(a['ranking'], b['ranking']):
             assert sa == pytest.approx(sb, abs=1e-5)
     # and really different videos: 2 + 1 + 1 shots
     mixed = dict(one_shot, **{names[0]: support[names[0]]})
-    results = setup['inferencer'](mixed, queries[:1])
+    results = setup['inferencer'](mixed, queries[:1])['predictions']
     assert len(results[0]['ranking']) == 3
 
 
@@ -113,9 +113,11 @@ def test_directory_and_list_file_support(setup, tmp_path):
     from_dir = support_from_dir(str(root))
     assert sorted(from_dir) == sorted(support)
     assert support_from_list(str(list_file)) == support
-    expected = setup['inferencer'](support, queries[:1])[0]['ranking']
+    expected = setup['inferencer'](support,
+                                   queries[:1])['predictions'][0]['ranking']
     for spec in (str(root), str(list_file)):
-        ranking = setup['inferencer'](spec, queries[:1])[0]['ranking']
+        ranking = setup['inferencer'](
+            spec, queries[:1])['predictions'][0]['ranking']
         assert [n for n, _ in ranking] == [n for n, _ in expected]
 
 

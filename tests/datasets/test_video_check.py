@@ -188,3 +188,45 @@ def test_one_file_named_three_ways_is_a_duplicate(videos, tmp_path,
     assert result.bad_lines == [(2, f'{paths["good"]} 0',
                                  'duplicate of line 1'),
                                 (3, f'{link} 0', 'duplicate of line 1')]
+
+
+def test_the_checker_and_the_clip_loader_agree(videos, tmp_path):
+    """One reason text for a too-short video, whoever reads it, and one
+    annotation-line and class-file parser for the dataset and the
+    checker."""
+    from mafsar_mm.datasets.annotation_files import (parse_label,
+                                                     read_annotations,
+                                                     read_class_names)
+    from mafsar_mm.datasets.video_check import check_line, read_num_classes
+    from mafsar_mm.datasets.video_loading import BadVideoError, ClipLoader
+    _, paths = videos
+
+    def pipeline(num_clips):
+        return [
+            dict(type='DecordInit'),
+            dict(type='SampleFrames', clip_len=3, num_clips=num_clips,
+                 test_mode=True),
+            dict(type='DecordDecode'),
+            dict(type='FormatShape', input_format='NCTHW')
+        ]
+
+    loader = ClipLoader(pipeline(1), min_frames=8)
+    with pytest.raises(BadVideoError) as info:
+        loader(paths['short'])
+    assert info.value.reason == '3 frames, fewer than min_frames=8'
+    assert check_video(paths['short'], min_frames=8) == (
+        'too short (3 frames, fewer than min_frames=8)')
+    assert loader(paths['good']).shape == (3, 3, 64, 64)  # [C, T, H, W]
+    with pytest.raises(ValueError, match=r'one clip per video .*'
+                       r'got shape \(2, 3, 3, 64, 64\)'):
+        ClipLoader(pipeline(2))(paths['good'])
+    ann = tmp_path / 'a.txt'
+    ann.write_text('dir a/x.mp4 1\n\n  y.mp4   0 \n')
+    assert read_annotations(str(ann)) == [('dir a/x.mp4', 1), ('y.mp4', 0)]
+    labels = [parse_label(t) for t in ('3', '-1', 'x', '')]
+    assert labels == [3, -1, None, None]
+    assert check_line('x.mp4', 'x') == "label 'x' is not an integer"
+    names = tmp_path / 'classes.txt'
+    names.write_text('walking\nrunning\n\n\n')
+    assert read_num_classes(str(names)) == len(
+        read_class_names(str(names))) == 2

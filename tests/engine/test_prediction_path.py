@@ -47,10 +47,11 @@ def _inferencer_scores(inferencer, dataset, episode_id, zero_shot=False):
     k = dataset.k_shot
     queries = [p for v in plan['videos'] for p in v[k:]]
     if zero_shot:
-        results = inferencer(None, queries, zero_shot_classes=names)
+        results = inferencer(
+            None, queries, zero_shot_classes=names)['predictions']
     else:
         support = {n: v[:k] for n, v in zip(names, plan['videos'])}
-        results = inferencer(support, queries)
+        results = inferencer(support, queries)['predictions']
     return torch.stack([
         torch.tensor([dict(r['ranking'])[n] for n in names]) for r in results
     ])
@@ -133,7 +134,8 @@ def test_zero_shot_from_classes_without_videos(setup):
     by_list = inferencer(None, [query], zero_shot_classes=names)
     by_dict = inferencer({n: [] for n in names}, [query])
     assert by_list == by_dict
-    assert sorted(n for n, _ in by_list[0]['ranking']) == sorted(names)
+    ranking = by_list['predictions'][0]['ranking']
+    assert sorted(n for n, _ in ranking) == sorted(names)
     with pytest.raises(ValueError, match='not both'):
         inferencer({names[0]: [query]}, [query], zero_shot_classes=names)
     with pytest.raises(ValueError, match='at least 2 classes'):

@@ -68,7 +68,7 @@ def test_demo_zero_shot_classes(synthetic_root, tmp_path):
     assert proc.returncode == 0, proc.stderr
     results = json.load(open(out))
     expected = FewShotInferencer(config, ckpt)(
-        None, queries, zero_shot_classes=classes)
+        None, queries, zero_shot_classes=classes)['predictions']
     assert [[list(r) for r in e['ranking']] for e in expected] == \
         [r['ranking'] for r in results]
     # --support and --classes exclude each other

@@ -58,9 +58,10 @@ def main(argv=None) -> int:
         inferencer = FewShotInferencer(
             unfused_config(args.config), args.checkpoint, device=args.device)
         clip = inferencer.load_clip(args.video)  # uint8 [C, T, H, W]
-        maps = compute_attention_maps(inferencer.model,
-                                      inferencer.preprocess(clip[None])[0],
-                                      args.class_name)
+        maps = compute_attention_maps(
+            inferencer.model,
+            inferencer.model.data_preprocessor.normalize(clip),
+            args.class_name)
     except (FileNotFoundError, ValueError, RuntimeError, TypeError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1

@@ -56,14 +56,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def format_result(result: dict, topk: int) -> str:
-    """Printable ranking of one query."""
-    lines = [f'{result["query"]}:']
-    for rank, (name, score) in enumerate(result['ranking'][:topk], 1):
-        lines.append(f'  {rank}. {name}  {score:.4f}')
-    return '\n'.join(lines)
-
-
 def main(argv=None) -> int:
     """Run the demo; a user error (missing or bad file, bad video,
     unusable checkpoint) is printed as one line and gives status 1 (see
@@ -98,18 +90,20 @@ def _run(argv=None) -> int:
     check_config_clip_weights(config)  # before the model is built
     try:
         inferencer = FewShotInferencer(
-            config, args.checkpoint, device=args.device)
-        results = inferencer(
-            args.support, args.query, zero_shot_classes=args.classes)
+            config,
+            args.checkpoint,
+            device=args.device,
+            support=args.support,
+            zero_shot_classes=args.classes)
+        results = inferencer(args.query, show=True, topk=args.topk)
     except ValueError as err:  # the inferencer's checks of the inputs
         if isinstance(err, InputError):
             raise
         raise InputError(str(err)) from err
-    for result in results:
-        print(format_result(result, args.topk))
     if args.out:
         from mafsar_mm.utils.atomic_files import atomic_write
-        atomic_write(json.dumps(results, indent=2), args.out)
+        atomic_write(
+            json.dumps(results['predictions'], indent=2), args.out)
         print(f'Results written to {args.out}')
     return 0
 

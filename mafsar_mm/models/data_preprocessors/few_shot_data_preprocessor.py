@@ -33,12 +33,29 @@ class FewShotDataPreprocessor(BaseDataPreprocessor):
             raise ValueError('mean and std must be given together')
         self._normalize = mean is not None
         if self._normalize:
-            # broadcast over [B, V, C, T, H, W]
-            shape = (1, 1, -1, 1, 1, 1)
+            # broadcast over [..., C, T, H, W]
+            shape = (-1, 1, 1, 1)
             self.register_buffer(
                 'mean', torch.tensor(mean).view(shape), persistent=False)
             self.register_buffer(
                 'std', torch.tensor(std).view(shape), persistent=False)
+
+    def normalize(self, clips: torch.Tensor) -> torch.Tensor:
+        """The one normalisation of the package: uint8 clips ``[..., C, T,
+        H, W]`` (one clip, a stack of videos or a batch of episodes) to
+        float on the model's device, normalised per channel.
+
+        Every reader of raw clips goes through it: :meth:`forward` (the
+        Runner's loops), the recognizer's ``encode_clips`` (feature cache
+        and inferencer, through :meth:`forward`) and the analysis tools.
+        """
+        if clips.dim() < 4:
+            raise ValueError('Clips must be [..., C, T, H, W], got shape '
+                             f'{tuple(clips.shape)}')
+        clips = clips.to(self.device).float()
+        if self._normalize:
+            clips = (clips - self.mean) / self.std
+        return clips
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
@@ -50,9 +67,7 @@ class FewShotDataPreprocessor(BaseDataPreprocessor):
                 'Each episode must be a [V, C, T, H, W] tensor, got shapes '
                 f'{[tuple(x.shape) for x in inputs]}')
         # B x [V, C, T, H, W] -> [B, V, C, T, H, W]
-        inputs = torch.stack(inputs).float()
-        if self._normalize:
-            inputs = (inputs - self.mean) / self.std
+        inputs = self.normalize(torch.stack(inputs))
         samples = data.get('data_samples', None)
         if samples is not None and not isinstance(samples, (list, tuple)):
             samples = [samples]
