@@ -111,12 +111,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
     if args.seed is not None:
-        cfg.randomness = dict(
-            seed=args.seed, deterministic=args.deterministic)
+        cfg.randomness = dict(seed=args.seed, deterministic=args.deterministic)
     elif args.deterministic:
         cfg.setdefault('randomness', {})['deterministic'] = True
-    from mafsar_mm.models.utils.clip_config import (merge_cfg_options,
-                                                    set_clip_weights)
+    from mafsar_mm.models.clip.clip_config import (merge_cfg_options,
+                                                   set_clip_weights)
     merge_cfg_options(cfg, args.cfg_options)  # clip.* reaches the model
     if args.clip_weights is not None:
         set_clip_weights(cfg, args.clip_weights)
@@ -144,7 +143,7 @@ def main() -> None:
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import find_resume_checkpoint, setup_multi_process
     from mafsar_mm.engine.config_checks import check_config
-    from mafsar_mm.models.utils.clip_config import check_config_clip_weights
+    from mafsar_mm.models.clip.clip_config import check_config_clip_weights
     from mafsar_mm.utils.workdir_lock import claim_work_dir
     check_config(cfg)  # a wrong type or key: one line, before any work
     check_config_clip_weights(cfg)  # before anything is built

@@ -6,7 +6,7 @@ import os.path as osp
 
 import torch
 
-from mafsar_mm.models.utils.open_clip_builder import build_open_clip
+from mafsar_mm.models.clip.open_clip_builder import build_open_clip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SPEC = importlib.util.spec_from_file_location(

@@ -12,7 +12,7 @@ from mmengine.model import BaseModule
 from open_clip.transformer import text_global_pool
 from torch import Tensor, nn
 
-from ..utils import build_open_clip, get_tokenizer
+from ..clip import build_open_clip, get_tokenizer
 
 
 @MODELS.register_module()
@@ -32,7 +32,7 @@ class CLIPTextEncoder(BaseModule):
 
     Args:
         clip (dict): Kwargs of
-            :func:`mafsar_mm.models.utils.build_open_clip`.
+            :func:`mafsar_mm.models.clip.build_open_clip`.
         template (str): Prompt with one ``{}`` for the class name.
             Defaults to ``'a photo of {}'``.
         cache (bool): Cache the feature of each prompt. Defaults to True.
