@@ -111,7 +111,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
     if args.seed is not None:
-        cfg.randomness = dict(seed=args.seed, deterministic=args.deterministic)
+        cfg.randomness = dict(
+            seed=args.seed, deterministic=args.deterministic)
     elif args.deterministic:
         cfg.setdefault('randomness', {})['deterministic'] = True
     from mafsar_mm.models.clip.clip_config import (merge_cfg_options,
