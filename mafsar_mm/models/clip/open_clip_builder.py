@@ -9,7 +9,6 @@ file that does not fit is described by :mod:`.clip_checkpoint`
 from contextlib import contextmanager
 from contextvars import ContextVar
 from copy import deepcopy
-from functools import partial
 from typing import Callable, Iterator, List, Optional, Union
 
 import open_clip
@@ -17,10 +16,9 @@ import torch
 from torch import Tensor
 
 from .clip_checkpoint import (CLIPCheckpointError, check_file_format,
-                              explain_load_failure)
+                              explain_load_failure, is_torchscript_archive)
 from .clip_weights import (CLIPWeightsNotFoundError, _custom_checkpoint,
-                           _is_torchscript_archive, _resolve_pretrained,
-                           check_clip_weights, clean_name)
+                           _resolve_pretrained, check_clip_weights, clean_name)
 
 # re-exported: callers import them from here
 __all__ = [
@@ -55,16 +53,20 @@ def _load_weights(model: torch.nn.Module,
                   weights_only: bool = True) -> None:
     """Load a full CLIP checkpoint into ``model`` (strict).
 
-    OpenAI TorchScript files are read with ``torch.jit.load`` (their keys
-    already follow the CLIP layout open_clip uses); anything else goes
-    through ``open_clip.load_checkpoint`` (state dicts, safetensors, third
-    party layouts). A file that is no checkpoint, or one of another
-    architecture, is one :class:`CLIPCheckpointError` saying what the
-    file holds and what ``target`` (the configured model) is.
+    Everything but OpenAI TorchScript files goes through open_clip's own
+    ``load_checkpoint`` (state dicts, safetensors, third party layouts,
+    position embedding resizing). TorchScript files are read here with
+    ``torch.jit.load``: open_clip 3.3's ``load_state_dict`` passes them to
+    ``torch.load``, which refuses TorchScript with ``weights_only=True``,
+    and keeps the ``attn_mask`` of scripted open_clip models, which
+    open_clip models hold as a non-persistent buffer. A file that is no
+    checkpoint, or one of another architecture, is one
+    :class:`CLIPCheckpointError` saying what the file holds and what
+    ``target`` (the configured model) is.
     """
     check_file_format(path)  # before anything unpickles it
     try:
-        if _is_torchscript_archive(path):
+        if is_torchscript_archive(path):
             state_dict = torch.jit.load(path, map_location='cpu').state_dict()
             for key in _OPENAI_EXTRA_KEYS:
                 state_dict.pop(key, None)
@@ -148,7 +150,7 @@ def build_open_clip(model_name: Optional[str] = None,
         if pretrained is not None:
             path = checkpoint = _custom_checkpoint(pretrained)
             if quick_gelu is None and 'quick_gelu' not in cfg and \
-                    _is_torchscript_archive(path):
+                    is_torchscript_archive(path):
                 cfg['quick_gelu'] = True  # an OpenAI TorchScript file
         model = open_clip.CLIP(**cfg)
     else:
@@ -266,8 +268,9 @@ def build_clip_part(clip: dict, part: str) -> open_clip.CLIP:
 
 def get_tokenizer(model_name: Optional[str] = None,
                   context_length: Optional[int] = None) -> Callable:
-    """Tokenizer of a named open_clip model, or open_clip's default BPE
-    tokenizer (vocab shipped with the package) for custom models.
+    """``open_clip.get_tokenizer``: the tokenizer of a named open_clip
+    model, or (``model_name=None``, custom models) open_clip's default BPE
+    tokenizer, whose vocab ships with the package.
 
     Args:
         model_name (str, optional): open_clip name; None for ``model_cfg``
@@ -278,12 +281,8 @@ def get_tokenizer(model_name: Optional[str] = None,
     Returns:
         Callable: ``texts -> LongTensor [len(texts), context_length]``.
     """
-    if model_name is None:
-        return partial(open_clip.tokenize, context_length=context_length or 77)
-    tokenizer = open_clip.get_tokenizer(clean_name(model_name))
-    if context_length is None:
-        return tokenizer
-    return partial(tokenizer, context_length=context_length)
+    return open_clip.get_tokenizer(
+        clean_name(model_name or ''), context_length=context_length)
 
 
 def tokenize(model_name: Optional[str],
