@@ -224,16 +224,11 @@ def test_other_architecture_says_both(tmp_path):
         'change clip.model_name / clip.model_cfg.')
     assert str(early.value) == str(info.value)
     # an MMEngine training checkpoint given as CLIP weights
-    torch.save({
-        'meta': {},
-        'state_dict': {
-            'backbone.x': torch.zeros(1)
-        }
-    }, path)
-    with pytest.raises(
-            CLIPCheckpointError,
-            match='holds an MMEngine training checkpoint, not '
-            'CLIP weights'):
+    torch.save({'meta': {}, 'state_dict': {'backbone.x': torch.zeros(1)}},
+               path)
+    with pytest.raises(CLIPCheckpointError,
+                       match='holds an MMEngine training checkpoint, not '
+                       'CLIP weights'):
         build_open_clip(model_cfg=TINY_128, pretrained=str(path))
 
 
