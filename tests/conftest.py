@@ -17,7 +17,7 @@ def tiny(tmp_path_factory):
     file, for the tests that build towers from ``pretrained=<file>``."""
     import torch
 
-    from mafsar_mm.models.utils import TINY_CLIP_CFG, build_open_clip
+    from mafsar_mm.models.clip import TINY_CLIP_CFG, build_open_clip
     torch.manual_seed(0)
     clip = build_open_clip(model_cfg=TINY_CLIP_CFG)
     path = str(tmp_path_factory.mktemp('clip') / 'tiny_clip.pt')

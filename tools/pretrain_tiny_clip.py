@@ -44,7 +44,7 @@ from mafsar_mm.datasets.synthetic.stills import render_stills
 from mafsar_mm.datasets.synthetic.styles import HELD_OUT_STYLES, TRAIN_STYLES
 from mafsar_mm.models.data_preprocessors.few_shot_data_preprocessor import (
     CLIP_MEAN, CLIP_STD)
-from mafsar_mm.models.utils.open_clip_builder import build_open_clip, tokenize
+from mafsar_mm.models.clip.open_clip_builder import build_open_clip, tokenize
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', '_base_', 'models',

@@ -91,7 +91,7 @@ def main() -> None:
     from mafsar_mm.utils.console import build_runner, setup_console
     setup_console(args.verbose, IMPORT_WARNINGS)  # for the log file
     cfg = Config.fromfile(args.config)
-    from mafsar_mm.models.utils.clip_config import (
+    from mafsar_mm.models.clip.clip_config import (
         check_config_clip_weights, merge_cfg_options, set_clip_weights)
     merge_cfg_options(cfg, args.cfg_options)  # clip.* reaches the model
     if args.clip_weights is not None:

@@ -159,8 +159,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             seed=args.seed, deterministic=args.deterministic)
     elif args.deterministic:
         cfg.setdefault('randomness', {})['deterministic'] = True
-    from mafsar_mm.models.utils.clip_config import (merge_cfg_options,
-                                                    set_clip_weights)
+    from mafsar_mm.models.clip.clip_config import (merge_cfg_options,
+                                                   set_clip_weights)
     merge_cfg_options(cfg, args.cfg_options)  # clip.* reaches the model
     if args.clip_weights is not None:
         set_clip_weights(cfg, args.clip_weights)
@@ -186,7 +186,7 @@ def main() -> None:
     # registers mafsar_mm (also done by custom_imports in the configs)
     import mafsar_mm  # noqa: F401
     from mafsar_mm.engine import find_resume_checkpoint
-    from mafsar_mm.models.utils.clip_config import check_config_clip_weights
+    from mafsar_mm.models.clip.clip_config import check_config_clip_weights
     from mafsar_mm.utils.config_checks import check_config
     from mafsar_mm.utils.dist import (dist_timeout_reported,
                                       setup_multi_process)

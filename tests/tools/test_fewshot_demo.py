@@ -102,7 +102,7 @@ def test_demo_clip_weights_option(synthetic_root, tmp_path, capsys):
 
     import torch
 
-    from mafsar_mm.models.utils import build_open_clip
+    from mafsar_mm.models.clip import build_open_clip
     spec = importlib.util.spec_from_file_location('fewshot_demo', DEMO)
     demo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo)

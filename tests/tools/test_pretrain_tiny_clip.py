@@ -6,7 +6,7 @@ import os.path as osp
 import torch
 from conftest import load_tool
 
-from mafsar_mm.models.utils.open_clip_builder import build_open_clip
+from mafsar_mm.models.clip.open_clip_builder import build_open_clip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 tool = load_tool('tools/pretrain_tiny_clip.py', 'pretrain_tiny_clip')

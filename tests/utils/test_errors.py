@@ -7,7 +7,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mafsar_mm.datasets import BadVideoError
 from mafsar_mm.engine import CheckpointError, CorruptCheckpointError
-from mafsar_mm.models.utils import CLIPWeightsNotFoundError
+from mafsar_mm.models.clip import CLIPWeightsNotFoundError
 from mafsar_mm.utils.errors import (InputError, UserError, format_error,
                                     run_main)
 from mafsar_mm.utils.workdir_lock import WorkDirLockedError

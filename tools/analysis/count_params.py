@@ -177,7 +177,7 @@ def mafsar_budget(model_name: str = 'ViT-B-32',
     """
     from mafsar_mm.models.backbones import CLIPViTFgMA
     from mafsar_mm.models.necks import TPCM
-    from mafsar_mm.models.utils import build_open_clip
+    from mafsar_mm.models.clip import build_open_clip
 
     clip = build_open_clip(model_name=model_name)
     clip_total = _count(clip)['total']

@@ -82,7 +82,7 @@ def _run(argv=None) -> int:
         check_output_path(args.out, '--out', inputs)
     from mmengine.config import Config
 
-    from mafsar_mm.models.utils.clip_config import (
+    from mafsar_mm.models.clip.clip_config import (
         check_config_clip_weights, set_clip_weights)
     config = Config.fromfile(args.config)
     if args.clip_weights is not None:

@@ -7,7 +7,7 @@ import torch
 from mmaction.registry import MODELS
 from torch import Tensor
 
-from ..utils import build_clip_visual
+from ..clip import build_clip_visual
 from .base_clip_tower import BaseCLIPTower
 
 
@@ -17,7 +17,7 @@ class CLIPVisual(BaseCLIPTower):
 
     Args:
         clip (dict): Kwargs of
-            :func:`mafsar_mm.models.utils.build_open_clip`.
+            :func:`mafsar_mm.models.clip.build_open_clip`.
         frozen (bool): Freeze the tower (and keep it in eval mode); False
             fine-tunes all of it. Defaults to False.
         with_cp (bool): Gradient checkpointing over the blocks (open_clip's

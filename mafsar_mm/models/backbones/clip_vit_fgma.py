@@ -23,7 +23,7 @@ from torch.utils.checkpoint import checkpoint
 
 from ..adapters import (GlobalTemporalAdapter, JointAdapter,
                         LocalMultimodalAdapter, LocalSpatiotemporalAdapter)
-from ..utils import build_clip_visual, check_open_clip_tower
+from ..clip import build_clip_visual, check_open_clip_tower
 from .base_clip_tower import BaseCLIPTower
 from .fgma_block import FgMABlock
 from .frozen_attention import fusable
@@ -67,7 +67,7 @@ class CLIPViTFgMA(BaseCLIPTower):
 
     Args:
         clip (dict): Kwargs of
-            :func:`mafsar_mm.models.utils.build_open_clip`, e.g.
+            :func:`mafsar_mm.models.clip.build_open_clip`, e.g.
             ``dict(model_name='ViT-B-32', pretrained='openai')`` or
             ``dict(model_cfg=TINY_CLIP_CFG)``.
         adapter_ratio (float): Adapter bottleneck ratio. Defaults to 0.25.

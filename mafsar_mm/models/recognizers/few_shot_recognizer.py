@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from mafsar_mm.structures import EpisodeDataSample
+from ..clip import share_clip_models
 
 
 def _matcher_follows(head: dict, backbone: torch.nn.Module) -> dict:
@@ -55,7 +56,10 @@ class FewShotRecognizer(BaseModel):
             ``in_channels`` / ``seq_len`` and is not given them (or None)
             gets the backbone's ``output_dim`` / ``num_frames``.
         text_encoder (dict, optional): Class-name encoder,
-            ``text_encoder(names) -> [N, D']``. Defaults to None.
+            ``text_encoder(names) -> [N, D']``. Defaults to None. When it
+            and the backbone name the same CLIP weights (equal ``clip``
+            dicts, ``pretrained`` set), that CLIP is built and loaded once
+            and each keeps its half (:func:`.share_clip_models`).
         text_to_backbone (bool): Give support videos their class text in
             the backbone. Defaults to True.
         data_preprocessor (dict, optional): Defaults to
@@ -77,9 +81,11 @@ class FewShotRecognizer(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        self.text_encoder = (
-            MODELS.build(text_encoder) if text_encoder is not None else None)
+        with share_clip_models():  # same weights: one CLIP, two halves
+            self.backbone = MODELS.build(backbone)
+            self.text_encoder = (
+                MODELS.build(text_encoder)
+                if text_encoder is not None else None)
         self.text_to_backbone = text_to_backbone
         self.head = MODELS.build(_matcher_follows(head, self.backbone))
         if self.text_encoder is None and not self.head.uses_support:

@@ -12,7 +12,7 @@ from mmengine.model import BaseModule
 from open_clip.transformer import text_global_pool
 from torch import Tensor, nn
 
-from ..utils import build_open_clip, get_tokenizer
+from ..clip import build_clip_part, get_tokenizer
 
 
 @MODELS.register_module()
@@ -32,7 +32,10 @@ class CLIPTextEncoder(BaseModule):
 
     Args:
         clip (dict): Kwargs of
-            :func:`mafsar_mm.models.utils.build_open_clip`.
+            :func:`mafsar_mm.models.clip.build_open_clip`. Built with
+            :func:`~mafsar_mm.models.clip.build_clip_part`: in a
+            recognizer whose backbone names the same weights, the text
+            half of the backbone's CLIP (built and loaded once).
         template (str): Prompt with one ``{}`` for the class name.
             Defaults to ``'a photo of {}'``.
         cache (bool): Cache the feature of each prompt. Defaults to True.
@@ -57,7 +60,7 @@ class CLIPTextEncoder(BaseModule):
         self.template = template
         self.use_cache = cache
         self._cache: Dict[str, Tensor] = {}
-        model = build_open_clip(**clip)
+        model = build_clip_part(clip, 'text')  # shared: the text half
         self.output_dim = model.visual.output_dim
         if hasattr(model, 'text'):  # CustomTextCLIP: one text module
             self.text = model.text

@@ -11,7 +11,7 @@ from mafsar_mm.models.adapters import (GlobalTemporalAdapter, JointAdapter,
                                        LocalMultimodalAdapter,
                                        LocalSpatiotemporalAdapter)
 from mafsar_mm.models.backbones import CLIPViTFgMA, FgMABlock
-from mafsar_mm.models.utils import TINY_CLIP_CFG
+from mafsar_mm.models.clip import TINY_CLIP_CFG
 
 D, V, T, L = 16, 2, 3, 5
 

@@ -15,7 +15,7 @@ import os.path as osp
 import torch
 
 from mafsar_mm.models.backbones import CLIPViTFgMA
-from mafsar_mm.models.utils import TINY_CLIP_CFG
+from mafsar_mm.models.clip import TINY_CLIP_CFG
 
 V, T, RES, TEXT = 2, 4, 64, 64
 

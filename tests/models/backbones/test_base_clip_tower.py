@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mafsar_mm.models.backbones import BaseCLIPTower, CLIPViTFgMA, CLIPVisual
-from mafsar_mm.models.utils import TINY_CLIP_CFG
+from mafsar_mm.models.clip import TINY_CLIP_CFG
 
 CLIP = dict(model_cfg=TINY_CLIP_CFG)
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mafsar_mm.models.backbones import CLIPVisual
-from mafsar_mm.models.utils import TINY_CLIP_CFG
+from mafsar_mm.models.clip import TINY_CLIP_CFG
 
 
 @pytest.mark.parametrize('frozen', [True, False])

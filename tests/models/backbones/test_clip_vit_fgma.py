@@ -4,7 +4,7 @@ from torch import nn
 
 from mafsar_mm.models.backbones import CLIPViTFgMA
 from mafsar_mm.models.necks import TPCM
-from mafsar_mm.models.utils import TINY_CLIP_CFG
+from mafsar_mm.models.clip import TINY_CLIP_CFG
 
 V, T, RES = 3, 4, 64
 

@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 import mafsar_mm  # noqa: F401
 from mafsar_mm.models.backbones import CLIPViTFgMA
-from mafsar_mm.models.utils import TINY_CLIP_CFG
+from mafsar_mm.models.clip import TINY_CLIP_CFG
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))

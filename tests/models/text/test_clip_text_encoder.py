@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mafsar_mm.models.text import CLIPTextEncoder
-from mafsar_mm.models.utils import TINY_CLIP_CFG
+from mafsar_mm.models.clip import TINY_CLIP_CFG
 
 NAMES = ['jumping', 'moving something left', 'jumping', 'rolling']
 

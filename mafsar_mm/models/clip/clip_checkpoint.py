@@ -84,6 +84,16 @@ def check_file_format(path: str) -> None:
                               f'{expected}.')
 
 
+def is_torchscript_archive(path: str) -> bool:
+    """OpenAI's original checkpoints (e.g. ``ViT-B-32.pt``) are TorchScript
+    archives: zip files with a ``code/`` folder or ``constants.pkl``."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        return any('/code/' in name or name.endswith('constants.pkl')
+                   for name in zf.namelist())
+
+
 def _vit_shape(state: Dict[str, torch.Tensor]) -> Optional[dict]:
     """Visual width, layers, patch size and image size of an open_clip
     ViT state dict (None if it has no ViT visual tower)."""
@@ -190,10 +200,9 @@ def _safe_load(path: str, mmap: bool = False):
         if str(path).endswith('.safetensors'):
             from safetensors.torch import load_file
             return load_file(path, device='cpu')
+        if is_torchscript_archive(path):
+            return torch.jit.load(path, map_location='cpu')
         if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                if any('/code/' in n for n in zf.namelist()):
-                    return torch.jit.load(path, map_location='cpu')
             return torch.load(
                 path, map_location='cpu', weights_only=True, mmap=mmap)
         return torch.load(path, map_location='cpu', weights_only=True)

@@ -6,11 +6,11 @@ import open_clip
 import pytest
 import torch
 
-from mafsar_mm.models.utils import (TINY_CLIP_CFG, CLIPCheckpointError,
-                                    CLIPWeightsNotFoundError, build_open_clip,
-                                    check_clip_weights, tokenize)
-from mafsar_mm.models.utils.clip_checkpoint import describe_state_dict
-from mafsar_mm.models.utils.open_clip_builder import _resolve_pretrained
+from mafsar_mm.models.clip import (TINY_CLIP_CFG, CLIPCheckpointError,
+                                   CLIPWeightsNotFoundError, build_open_clip,
+                                   check_clip_weights, tokenize)
+from mafsar_mm.models.clip.clip_checkpoint import describe_state_dict
+from mafsar_mm.models.clip.open_clip_builder import _resolve_pretrained
 
 
 @pytest.fixture
@@ -145,8 +145,7 @@ def test_unreachable_hub_fails_at_once(monkeypatch, tmp_path):
 
     monkeypatch.setattr(socket, 'create_connection', no_route)
     monkeypatch.setattr(
-        'mafsar_mm.models.utils.clip_weights.download_pretrained',
-        no_download)
+        'mafsar_mm.models.clip.clip_weights.download_pretrained', no_download)
     start = time.monotonic()
     with pytest.raises(CLIPWeightsNotFoundError) as info:
         check_clip_weights(

@@ -7,12 +7,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mafsar_mm.models.utils import (CLIPCheckpointError,
-                                    CLIPWeightsNotFoundError, build_open_clip)
-from mafsar_mm.models.utils.clip_config import (check_config_clip_weights,
-                                                find_clip_dicts,
-                                                merge_cfg_options,
-                                                set_clip_weights)
+from mafsar_mm.models.clip import (CLIPCheckpointError,
+                                   CLIPWeightsNotFoundError, build_open_clip)
+from mafsar_mm.models.clip.clip_config import (check_config_clip_weights,
+                                               find_clip_dicts,
+                                               merge_cfg_options,
+                                               set_clip_weights)
 from mafsar_mm.utils.errors import InputError
 
 REPO = osp.dirname(

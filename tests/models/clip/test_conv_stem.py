@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from mafsar_mm.models.utils import build_open_clip
-from mafsar_mm.models.utils.clip_checkpoint import (_vit_shape,
-                                                    config_vit_shape)
-from mafsar_mm.models.utils.conv_stem import ConvStem
+from mafsar_mm.models.clip import build_open_clip
+from mafsar_mm.models.clip.clip_checkpoint import (_vit_shape,
+                                                   config_vit_shape)
+from mafsar_mm.models.clip.conv_stem import ConvStem
 
 CFG = dict(
     embed_dim=32,

@@ -6,26 +6,27 @@ caches; :class:`CLIPWeightsNotFoundError` says what to put where) and a
 file that does not fit is described by :mod:`.clip_checkpoint`
 (:class:`CLIPCheckpointError`: what the file holds, what was expected).
 """
+from contextlib import contextmanager
+from contextvars import ContextVar
 from copy import deepcopy
-from functools import partial
-from typing import Callable, List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Union
 
 import open_clip
 import torch
 from torch import Tensor
 
 from .clip_checkpoint import (CLIPCheckpointError, check_file_format,
-                              explain_load_failure)
+                              explain_load_failure, is_torchscript_archive)
 from .clip_weights import (CLIPWeightsNotFoundError, _custom_checkpoint,
-                           _is_torchscript_archive, _resolve_pretrained,
-                           check_clip_weights, clean_name)
+                           _resolve_pretrained, check_clip_weights, clean_name)
 from .conv_stem import add_conv_stem
 
 # re-exported: callers import them from here
 __all__ = [
     'CLIPCheckpointError', 'CLIPWeightsNotFoundError', 'TINY_CLIP_CFG',
-    'SUPPORTED_MODEL_NAMES', 'build_open_clip', 'build_clip_visual',
-    'check_clip_weights', 'get_tokenizer', 'tokenize'
+    'SUPPORTED_MODEL_NAMES', 'build_open_clip', 'build_clip_part',
+    'build_clip_visual', 'check_clip_weights', 'get_tokenizer',
+    'share_clip_models', 'tokenize'
 ]
 
 #: A tiny randomly initialised CLIP (ViT visual tower, 2 layers, width 64,
@@ -53,18 +54,21 @@ def _load_weights(model: torch.nn.Module,
                   weights_only: bool = True) -> None:
     """Load a full CLIP checkpoint into ``model`` (strict).
 
-    OpenAI TorchScript files are read with ``torch.jit.load`` (their keys
-    already follow the CLIP layout open_clip uses); anything else goes
-    through ``open_clip.load_checkpoint`` (state dicts, safetensors, third
-    party layouts). A file that is no checkpoint, or one of another
-    architecture, is one :class:`CLIPCheckpointError` saying what the
-    file holds and what ``target`` (the configured model) is.
+    Everything but OpenAI TorchScript files goes through open_clip's own
+    ``load_checkpoint`` (state dicts, safetensors, third party layouts,
+    position embedding resizing). TorchScript files are read here with
+    ``torch.jit.load``: open_clip 3.3's ``load_state_dict`` passes them to
+    ``torch.load``, which refuses TorchScript with ``weights_only=True``,
+    and keeps the ``attn_mask`` of scripted open_clip models, which
+    open_clip models hold as a non-persistent buffer. A file that is no
+    checkpoint, or one of another architecture, is one
+    :class:`CLIPCheckpointError` saying what the file holds and what
+    ``target`` (the configured model) is.
     """
     check_file_format(path)  # before anything unpickles it
     try:
-        if _is_torchscript_archive(path):
-            state_dict = torch.jit.load(
-                path, map_location='cpu').state_dict()
+        if is_torchscript_archive(path):
+            state_dict = torch.jit.load(path, map_location='cpu').state_dict()
             for key in _OPENAI_EXTRA_KEYS:
                 state_dict.pop(key, None)
             model.load_state_dict(state_dict, strict=True)
@@ -150,7 +154,7 @@ def build_open_clip(model_name: Optional[str] = None,
         if pretrained is not None:
             path = checkpoint = _custom_checkpoint(pretrained)
             if quick_gelu is None and 'quick_gelu' not in cfg and \
-                    _is_torchscript_archive(path):
+                    is_torchscript_archive(path):
                 cfg['quick_gelu'] = True  # an OpenAI TorchScript file
         model = open_clip.CLIP(**cfg)
         if conv_stem:
@@ -173,8 +177,9 @@ def build_open_clip(model_name: Optional[str] = None,
         if quick_gelu is False:  # '-quickgelu' names set it in the json
             _check_quick_gelu_off(model, name)
     if checkpoint is not None:
-        target = (clean_name(model_name) if model_name is not None else
-                  'the custom CLIP of model_cfg')
+        target = (
+            clean_name(model_name)
+            if model_name is not None else 'the custom CLIP of model_cfg')
         _load_weights(model, checkpoint, target, weights_only=weights_only)
     model.eval()
     return model
@@ -183,16 +188,16 @@ def build_open_clip(model_name: Optional[str] = None,
 def _check_quick_gelu_off(model: torch.nn.Module, name: str) -> None:
     """``force_quick_gelu`` cannot switch QuickGELU off for
     ``-quickgelu`` names: say so instead of silently ignoring it."""
-    if any(isinstance(m, open_clip.transformer.QuickGELU)
-           for m in model.modules()):
+    if any(
+            isinstance(m, open_clip.transformer.QuickGELU)
+            for m in model.modules()):
         raise ValueError(f'quick_gelu=False conflicts with {name!r}, whose '
                          'config uses QuickGELU; drop the -quickgelu '
                          'suffix.')
 
 
 def build_clip_visual(clip: dict) -> open_clip.transformer.VisionTransformer:
-    """Build a CLIP model with :func:`build_open_clip` and keep only its
-    visual tower (the rest is freed).
+    """The visual tower of :func:`build_clip_part` ``(clip, 'visual')``.
 
     Args:
         clip (dict): Keyword arguments of :func:`build_open_clip`.
@@ -205,22 +210,73 @@ def build_clip_visual(clip: dict) -> open_clip.transformer.VisionTransformer:
         ValueError: If the visual tower is not an open_clip
             ``VisionTransformer`` (e.g. ResNet or timm towers).
     """
-    if not isinstance(clip, dict):
-        raise TypeError(f'clip must be a dict of build_open_clip kwargs, '
-                        f'got {type(clip).__name__}')
-    model = build_open_clip(**clip)
-    visual = model.visual
-    del model
+    visual = build_clip_part(clip, 'visual').visual
     if not isinstance(visual, open_clip.transformer.VisionTransformer):
         raise ValueError('Only open_clip VisionTransformer visual towers '
                          f'are supported, got {type(visual).__name__}.')
     return visual
 
 
+# Within share_clip_models(): [(clip dict, model, parts handed out)]
+_SHARED: ContextVar[Optional[list]] = ContextVar(
+    'mafsar_shared_clip', default=None)
+
+
+@contextmanager
+def share_clip_models() -> Iterator[None]:
+    """Build and load each CLIP once within the block.
+
+    The recognizer builds its backbone and its text encoder inside this
+    block, so that when both name the same weights (equal ``clip`` dicts
+    with ``pretrained`` set) one open_clip model is built and loaded and
+    the backbone keeps its visual tower, the text encoder its text half.
+    The models are dropped when the block ends (the halves live on in
+    their modules).
+    """
+    token = _SHARED.set([])
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def build_clip_part(clip: dict, part: str) -> open_clip.CLIP:
+    """A CLIP model of which the caller keeps ``part`` (``'visual'`` or
+    ``'text'``), built by :func:`build_open_clip`.
+
+    Inside :func:`share_clip_models`, a ``clip`` dict equal to one built
+    earlier in the block gives that model again, each part once (two
+    backbones do not share a tower). Random init (``pretrained=None``)
+    is always built anew: two random CLIPs are not the same weights, and
+    seeded builds keep their random draws.
+
+    Args:
+        clip (dict): Keyword arguments of :func:`build_open_clip`.
+        part (str): The part the caller keeps.
+
+    Returns:
+        open_clip.CLIP: The model, in eval mode.
+    """
+    if not isinstance(clip, dict):
+        raise TypeError(f'clip must be a dict of build_open_clip kwargs, '
+                        f'got {type(clip).__name__}')
+    shared = _SHARED.get()
+    if shared is None or clip.get('pretrained') is None:
+        return build_open_clip(**clip)
+    for same, model, taken in shared:
+        if same == clip and part not in taken:
+            taken.add(part)
+            return model
+    model = build_open_clip(**clip)
+    shared.append((deepcopy(dict(clip)), model, {part}))
+    return model
+
+
 def get_tokenizer(model_name: Optional[str] = None,
                   context_length: Optional[int] = None) -> Callable:
-    """Tokenizer of a named open_clip model, or open_clip's default BPE
-    tokenizer (vocab shipped with the package) for custom models.
+    """``open_clip.get_tokenizer``: the tokenizer of a named open_clip
+    model, or (``model_name=None``, custom models) open_clip's default BPE
+    tokenizer, whose vocab ships with the package.
 
     Args:
         model_name (str, optional): open_clip name; None for ``model_cfg``
@@ -231,13 +287,8 @@ def get_tokenizer(model_name: Optional[str] = None,
     Returns:
         Callable: ``texts -> LongTensor [len(texts), context_length]``.
     """
-    if model_name is None:
-        return partial(open_clip.tokenize, context_length=context_length
-                       or 77)
-    tokenizer = open_clip.get_tokenizer(clean_name(model_name))
-    if context_length is None:
-        return tokenizer
-    return partial(tokenizer, context_length=context_length)
+    return open_clip.get_tokenizer(
+        clean_name(model_name or ''), context_length=context_length)
 
 
 def tokenize(model_name: Optional[str],

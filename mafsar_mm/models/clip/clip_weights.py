@@ -12,7 +12,6 @@ import os
 import os.path as osp
 import socket
 import threading
-import zipfile
 from typing import Optional, Tuple
 from urllib.parse import urlparse
 
@@ -22,7 +21,7 @@ from open_clip.pretrained import (download_pretrained, get_pretrained_cfg,
 
 from mafsar_mm.utils.errors import UserError
 from .clip_checkpoint import (check_architecture, check_file_format,
-                              config_vit_shape)
+                              config_vit_shape, is_torchscript_archive)
 
 _TRUE_STRINGS = ('1', 'ON', 'YES', 'TRUE')
 _CKPT_SUFFIXES = ('.pt', '.pth', '.bin', '.safetensors', '.npz')
@@ -164,7 +163,7 @@ def _resolve_pretrained(model_name: str,
     path = osp.expanduser(pretrained)
     if osp.isfile(path):
         check_file_format(path)
-        return path, _is_torchscript_archive(path)
+        return path, is_torchscript_archive(path)
     pcfg = get_pretrained_cfg(model_name, pretrained)
     if not pcfg:
         tags = list_pretrained_tags_by_model(model_name)
@@ -264,13 +263,3 @@ def _custom_checkpoint(pretrained: str) -> str:
             'weights.')
     check_file_format(path)
     return path
-
-
-def _is_torchscript_archive(path: str) -> bool:
-    """OpenAI's original checkpoints (e.g. ``ViT-B-32.pt``) are TorchScript
-    archives: zip files with a ``code/`` folder or ``constants.pkl``."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as zf:
-        return any('/code/' in name or name.endswith('constants.pkl')
-                   for name in zf.namelist())

@@ -9,9 +9,9 @@ from torch import nn
 
 from mafsar_mm.models.backbones import CLIPViTFgMA
 from mafsar_mm.models.backbones import clip_vit_fgma as fgma_module
-from mafsar_mm.models.utils import (SUPPORTED_OPEN_CLIP, TINY_CLIP_CFG,
-                                    UnsupportedOpenCLIPError,
-                                    build_clip_visual, check_open_clip_tower)
+from mafsar_mm.models.clip import (SUPPORTED_OPEN_CLIP, TINY_CLIP_CFG,
+                                   UnsupportedOpenCLIPError, build_clip_visual,
+                                   check_open_clip_tower)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__))))
 
