@@ -4,7 +4,8 @@ MA-FSAR adapts a frozen, *pretrained* CLIP whose text means something. The
 real CLIPs cannot be downloaded here and are far too slow for a CPU
 quickstart, so this tool makes a small one the same way: the tiny open_clip
 architecture of ``configs/_base_/models/clip_tiny.py`` is trained with
-open_clip's own ``ClipLoss`` on still frames rendered by the synthetic
+CLIP's contrastive loss (identical captions counted as positives:
+:func:`caption_contrastive_loss`) on still frames rendered by the synthetic
 generator, each captioned with what is visible in it (objects, colours,
 shapes, sizes, positions, counts, background;
 ``mafsar_mm/datasets/synthetic/stills.py``). No motion and no frame of any
@@ -36,7 +37,6 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MMLogger
-from open_clip.loss import ClipLoss
 
 from mafsar_mm.datasets.synthetic import COLOURS
 from mafsar_mm.datasets.synthetic.drawing import ALL_SHAPES
@@ -61,8 +61,8 @@ def parse_args(argv=None):
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='config with clip_tiny.model_cfg (default: '
                         'configs/_base_/models/clip_tiny.py)')
-    parser.add_argument('--steps', type=int, default=600,
-                        help='optimisation steps (default: 600)')
+    parser.add_argument('--steps', type=int, default=1000,
+                        help='optimisation steps (default: 1000)')
     parser.add_argument('--batch-size', type=int, default=64,
                         help='image-caption pairs per step (default: 64)')
     parser.add_argument('--num-images', type=int, default=8000,
@@ -91,7 +91,8 @@ def settings_of(args, model_cfg: dict) -> dict:
                 batch_size=args.batch_size, num_images=args.num_images,
                 lr=args.lr, weight_decay=args.weight_decay,
                 warmup=args.warmup, seed=args.seed, still_size=STILL_SIZE,
-                corpus=2, held_out_styles=list(HELD_OUT_STYLES))
+                corpus=3, loss='multi-positive',
+                held_out_styles=list(HELD_OUT_STYLES))
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -150,6 +151,33 @@ def evaluate(model, images: np.ndarray, captions: list, size: int,
     return result
 
 
+def caption_contrastive_loss(image: torch.Tensor, text: torch.Tensor,
+                             scale: torch.Tensor,
+                             tokens: torch.Tensor) -> torch.Tensor:
+    """CLIP's symmetric InfoNCE (open_clip ``ClipLoss``), except that
+    pairs whose captions are the same text are positives too.
+
+    Short synthetic captions repeat within a batch ('a star'); plain
+    InfoNCE would push apart two star images that share a caption. Each
+    row's target spreads evenly over the pairs with its caption (with
+    distinct captions this is exactly ``ClipLoss``).
+
+    Args:
+        image (Tensor): ``[B, D]`` normalised image features.
+        text (Tensor): ``[B, D]`` normalised caption features.
+        scale (Tensor): Logit scale (the temperature's inverse).
+        tokens (Tensor): ``[B, L]`` caption tokens.
+
+    Returns:
+        Tensor: The scalar loss.
+    """
+    logits = scale * image @ text.t()  # [B, B]
+    same = (tokens[:, None] == tokens[None]).all(-1).float()
+    target = same / same.sum(1, keepdim=True)
+    return -0.5 * ((target * logits.log_softmax(1)).sum(1).mean() +
+                   (target * logits.t().log_softmax(1)).sum(1).mean())
+
+
 def lr_at(step: int, args) -> float:
     """Linear warm-up, then cosine decay to zero."""
     if step < args.warmup:
@@ -194,7 +222,6 @@ def train(args, model_cfg: dict, logger) -> tuple:
         [dict(params=decay, weight_decay=args.weight_decay),
          dict(params=no_decay, weight_decay=0.0)],
         lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
-    loss_fn = ClipLoss()
     start = time.time()
     running = []
     for step in range(args.steps):
@@ -204,7 +231,8 @@ def train(args, model_cfg: dict, logger) -> tuple:
         batch = to_tensor(crop(images[idx], size, gen))
         image_features, text_features, logit_scale = model(
             batch, tokens[idx])
-        loss = loss_fn(image_features, text_features, logit_scale)
+        loss = caption_contrastive_loss(image_features, text_features,
+                                        logit_scale, tokens[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

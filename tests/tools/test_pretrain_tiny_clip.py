@@ -58,3 +58,23 @@ def test_lr_schedule():
     assert lrs[:3] == [0.5, 1.0, 1.0]
     assert all(a > b for a, b in zip(lrs[2:], lrs[3:]))
     assert lrs[-1] < 0.05
+
+
+def test_loss_is_clip_loss_for_distinct_captions_and_pools_repeats():
+    from open_clip.loss import ClipLoss
+    torch.manual_seed(0)
+    img = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    txt = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    scale = torch.tensor(10.)
+    tokens = torch.arange(6)[:, None].repeat(1, 4)  # six distinct captions
+    ours = tool.caption_contrastive_loss(img, txt, scale, tokens)
+    assert torch.allclose(ours, ClipLoss()(img, txt, scale), atol=1e-6)
+    # rows 0 and 1 share a caption: matching 0 to text 1 is no longer
+    # penalised, so the loss drops when the two texts are swapped
+    tokens[1] = tokens[0]
+    swapped = txt[[1, 0, 2, 3, 4, 5]]
+    same = tool.caption_contrastive_loss(img, txt, scale, tokens)
+    assert torch.allclose(
+        same, tool.caption_contrastive_loss(img, swapped, scale, tokens))
+    assert not torch.allclose(ClipLoss()(img, txt, scale),
+                              ClipLoss()(img, swapped, scale))
