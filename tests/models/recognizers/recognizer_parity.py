@@ -41,6 +41,9 @@ def build(rel_path: str):
     for part in ('backbone', 'text_encoder'):
         if cfg.model.get(part) is not None:
             cfg.model[part].clip.pretrained = None
+            # recorded with the patchify tower; the tiny CLIP's conv stem
+            # came later (an architecture change, not a refactor)
+            cfg.model[part].clip.model_cfg.pop('conv_stem', None)
     torch.manual_seed(0)
     return MODELS.build(cfg.model)
 

@@ -79,14 +79,14 @@ def test_fixed_episode_is_overfitted(cfg, train_batch):
     optim = build_optim_wrapper(
         model, dict(optimizer=dict(type='AdamW', lr=2e-3)))
     losses = []
-    for _ in range(20):
+    for _ in range(40):
         log = model.train_step(train_batch, optim)
         losses.append(float(log['loss'].detach()))
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
-    # 1.66 -> 1.01 with the 4-block tiny CLIP (random weights)
+    # 1.66 -> 0.79 with the 4-block conv-stem tiny CLIP (random weights)
     assert last < 0.7 * first, losses
-    # steadily: each block of 5 steps lower than the one before
-    blocks = [sum(losses[i:i + 5]) / 5 for i in range(0, 20, 5)]
+    # steadily: each block of 10 steps lower than the one before
+    blocks = [sum(losses[i:i + 10]) / 10 for i in range(0, 40, 10)]
     assert all(b < a for a, b in zip(blocks, blocks[1:])), losses
 
 
