@@ -20,6 +20,7 @@ import open_clip
 import torch
 
 from mafsar_mm.utils.errors import InputError
+from .conv_stem import stem_stride
 
 #: Bytes read to recognise a file's format.
 _HEAD_BYTES = 64
@@ -102,7 +103,7 @@ def _vit_shape(state: Dict[str, torch.Tensor]) -> Optional[dict]:
     stem = [k for k in state if _STEM.match(k)]
     if stem and 'visual.conv1.proj.weight' in state:  # a ConvStem
         conv = state['visual.conv1.proj.weight']
-        patch = 2**(len(stem) + 1)
+        patch = stem_stride(len(stem))
     elif isinstance(conv, torch.Tensor) and conv.dim() == 4:
         patch = conv.shape[-1]
     else:
@@ -135,6 +136,8 @@ def _describe_shape(shape: dict) -> str:
 def _named_architecture(shape: dict) -> Optional[str]:
     """The open_clip name whose ViT has this shape (the documented names
     first, then the shortest), or None."""
+    if shape.get('conv_stem'):  # no open_clip architecture has one
+        return None
     from .open_clip_builder import SUPPORTED_MODEL_NAMES
     names = list(SUPPORTED_MODEL_NAMES) + sorted(
         open_clip.list_models(), key=len)

@@ -15,6 +15,12 @@ import torch.nn as nn
 from torch import Tensor
 
 
+def stem_stride(num_hidden: int) -> int:
+    """Total stride of a :class:`ConvStem` with ``num_hidden`` hidden
+    convolutions (each and the projection halve the image)."""
+    return 2**(num_hidden + 1)
+
+
 class ConvStem(nn.Module):
     """Stride-2 3x3 convolutions with GELU, then a stride-2 3x3 projection
     to the tower width: ``[B, 3, H, W]`` -> ``[B, width, H/p, W/p]`` with
@@ -37,7 +43,7 @@ class ConvStem(nn.Module):
     @property
     def patch_size(self) -> int:
         """Total stride (the patch size it stands in for)."""
-        return 2**(len(self.stem) // 2 + 1)
+        return stem_stride(len(self.stem) // 2)  # conv + GELU per layer
 
     def forward(self, x: Tensor) -> Tensor:
         return self.proj(self.stem(x))
@@ -52,11 +58,14 @@ def add_conv_stem(visual: nn.Module, channels: Sequence[int]) -> None:
             patch size.
     """
     patch = visual.conv1.kernel_size[0]
-    stride = 2**(len(channels) + 1)
+    stride = stem_stride(len(channels))
     if stride != patch:
+        depth = patch.bit_length() - 2
+        fix = (f'give {depth} hidden channel counts for patch {patch}'
+               if depth >= 0 and stem_stride(depth) == patch else
+               f'patch_size {patch} is not a power of 2 >= 2, which a '
+               'conv stem needs')
         raise ValueError(
             f'conv_stem={list(channels)} has total stride {stride}, the '
-            f'visual tower patch_size {patch}; give '
-            f'{(patch.bit_length() - 2)} hidden channel counts for patch '
-            f'{patch} (patch_size must be a power of 2, >= 2)')
+            f'visual tower patch_size {patch}; {fix}')
     visual.conv1 = ConvStem(visual.conv1.out_channels, channels)

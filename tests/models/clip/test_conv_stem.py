@@ -45,6 +45,14 @@ def test_wrong_stem_depth_names_the_fix():
         build_open_clip(model_cfg=dict(CFG, conv_stem=[8]))
 
 
+def test_a_patch_size_no_stem_reaches_says_so():
+    cfg = dict(CFG, conv_stem=[8, 16])
+    cfg['vision_cfg'] = dict(CFG['vision_cfg'], image_size=36, patch_size=6)
+    with pytest.raises(ValueError, match='patch_size 6 is not a power of '
+                       '2 >= 2, which a conv stem needs'):
+        build_open_clip(model_cfg=cfg)
+
+
 def test_state_dict_shape_of_a_stem_tower_matches_its_config():
     model = build_open_clip(model_cfg=dict(CFG, conv_stem=[8, 16]))
     shape = _vit_shape(model.state_dict())
