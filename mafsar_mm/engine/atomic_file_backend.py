@@ -1,12 +1,9 @@
-"""Atomic writes for checkpoints, ``last_checkpoint`` and dumps.
+"""``'atomic_local'``: MMEngine's ``LocalBackend`` with atomic writes.
 
-MMEngine 0.10.7 hands a serialised checkpoint to the file backend of the
-path, and ``LocalBackend.put`` writes into the final file: a kill or a
-full disk in the middle leaves a truncated checkpoint under its name.
-:class:`AtomicLocalBackend` writes a temporary file, syncs it and renames
-it onto the name. It is added under its own name, :data:`ATOMIC_BACKEND`
-(no path prefix: MMEngine's ``'local'`` stays the default), and configs
-opt in with ``backend_args=dict(backend='atomic_local')``.
+``LocalBackend.put`` writes into the final file, so a kill or a full disk
+mid-write leaves a truncated checkpoint under its name. Configs opt in
+with ``backend_args=dict(backend='atomic_local')`` (MMEngine's ``'local'``
+stays the default).
 """
 import os.path as osp
 from pathlib import Path
@@ -14,10 +11,9 @@ from typing import Union
 
 from mmengine.fileio.backends import LocalBackend, register_backend
 
-from mafsar_mm.utils.atomic_files import atomic_write as _atomic_write
+from mafsar_mm.utils import atomic_files
 from mafsar_mm.utils.workdir_lock import remove_stale_tmp_files
 
-#: Name of :class:`AtomicLocalBackend` in MMEngine's file backends.
 ATOMIC_BACKEND = 'atomic_local'
 
 
@@ -25,9 +21,9 @@ def atomic_write(data: Union[bytes, str],
                  filepath: Union[str, Path],
                  encoding: str = 'utf-8') -> None:
     """:func:`mafsar_mm.utils.atomic_files.atomic_write`, then settle the
-    temporary files a killed run left in the folder if this run holds its
+    temporary files killed runs left in the folder if this run holds its
     work-dir lock (:func:`remove_stale_tmp_files`)."""
-    _atomic_write(data, filepath, encoding=encoding)
+    atomic_files.atomic_write(data, filepath, encoding=encoding)
     remove_stale_tmp_files(osp.dirname(osp.abspath(str(filepath))))
 
 

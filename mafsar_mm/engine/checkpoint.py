@@ -1,38 +1,37 @@
-"""Checkpoint files: one-line errors before loading, plain types, the
-checkpoint ``--resume`` continues from, and loading outside a Runner.
+"""Checkpoints: one-line errors before torch reads a file, the file
+``--resume`` continues from, plain types, slim weights, strict loading.
 
-torch >= 2.6 loads with ``weights_only=True`` by default and MMEngine's
-local loader (``load_from_local``) passes no ``weights_only``, so every
-local checkpoint MMEngine reads is unpickled safely; torch's own
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` allows full unpickling (trusted
-files only). Stock MMEngine training checkpoints need it (their message
-hub pickles ``HistoryBuffer`` and numpy objects); ours store those as
-tensors and plain types (:func:`to_weights_only_types`, applied by
-:class:`~mafsar_mm.engine.SlimCheckpointHook`). :func:`check_checkpoint_file`
-says in one line what torch would raise deep inside a load.
+torch >= 2.6 loads with ``weights_only=True`` unless told otherwise (its
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``), and so does MMEngine's local
+loader. MMEngine's message hub pickles ``HistoryBuffer`` (which needs
+``getattr``, so it cannot be allowlisted) and numpy objects: they are
+saved as tagged plain types. A slim checkpoint leaves out the frozen
+pretrained CLIP weights and records their SHA-256; loading takes them
+from the model built from the config.
 """
 import glob
+import hashlib
 import os
 import os.path as osp
 import re
 from collections import OrderedDict
-from typing import Any, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer, print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
+from mafsar_mm.models.text import CLIPTextEncoder
 from mafsar_mm.utils.atomic_files import is_complete_torch_file
 from mafsar_mm.utils.errors import UserError
 
-#: torch's switch for full unpickling when ``weights_only`` is not given
-#: (``torch/serialization.py``, ``load``).
+#: torch's switch for full unpickling (``torch/serialization.py``).
 FULL_UNPICKLING_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
-
-_TAG = '__mafsar_type__'
 _CKPT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+_TAG = '__mafsar_type__'
 
 
 class CheckpointError(UserError, RuntimeError):
@@ -51,22 +50,14 @@ class CheckpointMismatchError(CheckpointError):
     """The checkpoint's weights do not fit the model."""
 
 
-def full_unpickling_allowed() -> bool:
-    """Whether torch will fully unpickle (``TORCH_FORCE_NO_WEIGHTS_ONLY_
-    LOAD`` set to one of torch's true values)."""
-    value = os.environ.get(FULL_UNPICKLING_ENV, '0').lower()
-    return value in ('1', 'y', 'yes', 'true')
-
-
 def check_checkpoint_file(filename: str) -> None:
     """Check a local checkpoint before MMEngine loads it (URLs pass).
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        CorruptCheckpointError: If it is empty or not a complete torch
-            zip file (truncated while being copied or written).
-        UnsafeCheckpointError: If ``torch.load(weights_only=True)`` would
-            reject it and :data:`FULL_UNPICKLING_ENV` is not set.
+        CorruptCheckpointError: If it is empty or truncated.
+        UnsafeCheckpointError: If ``weights_only=True`` would reject it
+            and :data:`FULL_UNPICKLING_ENV` is not set.
     """
     if '://' in filename:
         return
@@ -81,15 +72,10 @@ def check_checkpoint_file(filename: str) -> None:
         raise CorruptCheckpointError(
             f'{filename} is not a readable torch checkpoint (truncated or '
             'corrupt?): it has no complete zip directory.')
-    if full_unpickling_allowed():
-        print_log(
-            f'{FULL_UNPICKLING_ENV}=1: loading {filename} with full '
-            'unpickling. Only do this for checkpoints you trust.',
-            logger='current',
-            level=30)
-        return
+    full = os.environ.get(FULL_UNPICKLING_ENV, '').lower() in ('1', 'y',
+                                                               'yes', 'true')
     found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
-    if found:
+    if found and not full:  # (torch warns when it unpickles fully)
         raise UnsafeCheckpointError(
             f'{filename} cannot be loaded with torch.load(weights_only='
             f'True): it pickles types outside the allowed set '
@@ -100,174 +86,239 @@ def check_checkpoint_file(filename: str) -> None:
             'full unpickling (this can run code stored in the file).')
 
 
-def _array(array: np.ndarray) -> dict:
-    try:
-        data = torch.from_numpy(np.ascontiguousarray(array).copy())
-    except TypeError:  # object, str, ... dtypes
-        data = array.tolist()
-    return {_TAG: 'ndarray', 'data': data, 'dtype': str(array.dtype)}
-
-
-def _map(obj: Any, leaf) -> Any:
-    """``obj`` with ``leaf`` applied from the top of every dict, list and
-    tuple (an OrderedDict stays one, other dict types become dicts)."""
-    done = leaf(obj)
-    if done is not obj:
-        return done
-    if isinstance(obj, dict):
-        kind = OrderedDict if isinstance(obj, OrderedDict) else dict
-        return kind((k, _map(v, leaf)) for k, v in obj.items())
-    if type(obj) in (list, tuple):
-        return type(obj)(_map(v, leaf) for v in obj)
-    return obj
-
-
-def _to_plain(obj: Any) -> Any:
-    if isinstance(obj, HistoryBuffer):
-        log, count = obj.data
-        return {
-            _TAG: 'HistoryBuffer',
-            'log_history': _array(log),
-            'count_history': _array(count),
-            'max_length': int(obj.max_length)
-        }
-    if isinstance(obj, np.ndarray):
-        return _array(obj)
-    return obj.item() if isinstance(obj, np.generic) else obj
-
-
-def _from_plain(obj: Any) -> Any:
-    tag = obj.get(_TAG) if isinstance(obj, dict) else None
-    if tag == 'ndarray':
-        data = obj['data']
-        if isinstance(data, torch.Tensor):
-            return data.numpy()
-        return np.array(data, dtype=obj['dtype'])
-    if tag == 'HistoryBuffer':
-        return HistoryBuffer(
-            _from_plain(obj['log_history']), _from_plain(obj['count_history']),
-            obj['max_length'])
-    return obj
-
-
-def to_weights_only_types(obj: Any) -> Any:
-    """A copy of a message hub or meta dict that ``weights_only=True``
-    loads: ``HistoryBuffer`` and ``np.ndarray`` become tagged dicts
-    (numeric arrays exactly, as tensors), numpy scalars Python scalars."""
-    return _map(obj, _to_plain)
-
-
-def from_weights_only_types(obj: Any) -> Any:
-    """Inverse of :func:`to_weights_only_types`."""
-    return _map(obj, _from_plain)
-
-
-def restore_plain_types(checkpoint: dict) -> None:
-    """Undo :func:`to_weights_only_types` on ``meta``/``message_hub``."""
-    for key in ('meta', 'message_hub'):
-        if isinstance(checkpoint.get(key), dict):
-            checkpoint[key] = from_weights_only_types(checkpoint[key])
-
-
-def _inside_work_dir(recorded: str, work_dir: str, record: str) -> str:
-    """``recorded`` when it lies in ``work_dir``, else its namesake there
-    (a copied work dir records the original's paths), with a warning.
-
-    Raises:
-        CheckpointError: If ``work_dir`` has no file of that name:
-            resuming would silently train from another run's weights.
-    """
-    if osp.dirname(osp.realpath(recorded)) == osp.realpath(work_dir):
-        return recorded
-    local = osp.join(work_dir, osp.basename(recorded))
-    if osp.isfile(local):
-        print_log(
-            f'{record} names {recorded}, outside {work_dir} (a copied '
-            f'work dir?); resuming from {local}, the copy in this work '
-            'dir.',
-            logger='current',
-            level=30)
-        return local
-    raise CheckpointError(
-        f'{record} names {recorded}, which is outside {work_dir} (a copied '
-        f'work dir?), and {work_dir} has no {osp.basename(recorded)}; '
-        'resume from it explicitly (--resume PATH) or delete '
-        'last_checkpoint.')
-
-
 def find_resume_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``--resume`` (without a path) continues from.
 
-    MMEngine's ``find_latest_checkpoint`` returns what
-    ``work_dir/last_checkpoint`` records; here that record is used only
-    when it names an intact file in ``work_dir`` (a path outside is read
-    as its namesake inside), else the newest intact
-    ``iter_*.pth``/``epoch_*.pth``, with a warning.
-
-    Returns:
-        str | None: The checkpoint; None for a work dir without
-        checkpoints and ``last_checkpoint`` (training from scratch).
+    MMEngine's ``find_latest_checkpoint`` returns what ``last_checkpoint``
+    records; here the record counts only if it names an intact file in
+    ``work_dir`` (a path outside, from a copied work dir, is read as its
+    namesake inside), else the newest intact ``iter_*``/``epoch_*.pth``.
+    Returns None (train from scratch) without checkpoints and record.
 
     Raises:
-        CorruptCheckpointError: If ``last_checkpoint`` exists but no
-            checkpoint in ``work_dir`` is intact.
+        CheckpointError: If the record names a file outside ``work_dir``
+            that has no namesake there, or (``CorruptCheckpointError``)
+            if a work dir with a record holds no intact checkpoint.
     """
-    recorded = None
     record = osp.join(work_dir, 'last_checkpoint')
+    recorded = None
     if osp.isfile(record):
         with open(record) as f:
             recorded = f.read().strip() or None
-        if recorded is not None:
-            recorded = _inside_work_dir(recorded, work_dir, record)
-            if is_complete_torch_file(recorded):
-                return recorded
-    found = []
-    for path in glob.glob(osp.join(glob.escape(work_dir), '*.pth')):
-        match = _CKPT_NAME.match(osp.basename(path))
-        if match:
-            found.append((int(match.group(1)), path))
-    for _, path in sorted(found, reverse=True):
-        if is_complete_torch_file(path):
-            if osp.isfile(record):
-                print_log(
-                    f'{record} names {recorded!r}, which is missing or '
-                    f'incomplete; resuming from {path} instead.',
-                    logger='current',
-                    level=30)
-            return path
-    if osp.isfile(record):
+    if recorded and osp.dirname(
+            osp.realpath(recorded)) != osp.realpath(work_dir):
+        local = osp.join(work_dir, osp.basename(recorded))
+        if not osp.isfile(local):
+            raise CheckpointError(
+                f'{record} names {recorded}, which is outside {work_dir} (a '
+                f'copied work dir?), and {work_dir} has no '
+                f'{osp.basename(recorded)}; resume from it explicitly '
+                '(--resume PATH) or delete last_checkpoint.')
+        print_log(
+            f'{record} names {recorded}, outside {work_dir} (a copied '
+            f'work dir?); resuming from {local}, the copy in this work dir.',
+            logger='current',
+            level=30)
+        recorded = local
+    if recorded and is_complete_torch_file(recorded):
+        return recorded
+    found = [(int(m.group(1)), path)
+             for path in glob.glob(osp.join(glob.escape(work_dir), '*.pth'))
+             for m in [_CKPT_NAME.match(osp.basename(path))]
+             if m and is_complete_torch_file(path)]
+    if not osp.isfile(record):
+        return max(found)[1] if found else None
+    if not found:
         raise CorruptCheckpointError(
             f'{record} names {recorded!r}, which is missing or incomplete, '
             f'and {work_dir} holds no other intact iter_*.pth/epoch_*.pth. '
             'Delete last_checkpoint to train from scratch, or resume from '
             'a checkpoint given explicitly (--resume PATH).')
-    return None
+    print_log(
+        f'{record} names {recorded!r}, which is missing or incomplete; '
+        f'resuming from {max(found)[1]} instead.',
+        logger='current',
+        level=30)
+    return max(found)[1]
+
+
+def _plain(obj: Any, back: bool = False) -> Any:
+    """``obj`` with HistoryBuffers, arrays and numpy scalars as tagged
+    plain types or, with ``back``, restored; through dicts (OrderedDicts
+    stay ones), lists and tuples."""
+    tag = obj.get(_TAG) if back and isinstance(obj, dict) else None
+    if tag == 'HistoryBuffer':
+        return HistoryBuffer(
+            _plain(obj['log_history'], True),
+            _plain(obj['count_history'], True), obj['max_length'])
+    if tag == 'ndarray':
+        data = obj['data']
+        return data.numpy() if isinstance(data, torch.Tensor) else np.array(
+            data, dtype=obj['dtype'])
+    if not back and isinstance(obj, HistoryBuffer):
+        log, count = (_plain(a) for a in obj.data)
+        return {_TAG: 'HistoryBuffer', 'log_history': log,
+                'count_history': count, 'max_length': int(obj.max_length)}
+    if not back and isinstance(obj, np.ndarray):
+        try:
+            data = torch.from_numpy(np.ascontiguousarray(obj).copy())
+        except TypeError:  # object, str, ... dtypes
+            data = obj.tolist()
+        return {_TAG: 'ndarray', 'data': data, 'dtype': str(obj.dtype)}
+    if not back and isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        kind = OrderedDict if isinstance(obj, OrderedDict) else dict
+        return kind((k, _plain(v, back)) for k, v in obj.items())
+    if type(obj) in (list, tuple):
+        return type(obj)(_plain(v, back) for v in obj)
+    return obj
+
+
+def to_weights_only_types(obj: Any) -> Any:
+    """A copy of a message hub or meta dict that ``weights_only=True``
+    loads (numeric arrays exactly, as tensors)."""
+    return _plain(obj)
+
+
+def from_weights_only_types(obj: Any) -> Any:
+    """Inverse of :func:`to_weights_only_types`."""
+    return _plain(obj, back=True)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if is_model_wrapper(model) else model
+
+
+def pretrained_clip_prefixes(model: nn.Module) -> List[str]:
+    """Names of the outermost open_clip modules and text encoders in
+    ``model`` (e.g. ``['backbone.visual', 'text_encoder']``)."""
+    prefixes: List[str] = []
+    for name, module in _unwrap(model).named_modules():
+        is_clip = (type(module).__module__.startswith('open_clip.')
+                   or isinstance(module, CLIPTextEncoder))
+        if name and is_clip and not any(
+                name.startswith(p + '.') for p in prefixes):
+            prefixes.append(name)
+    return prefixes
+
+
+def frozen_pretrained_keys(model: nn.Module) -> List[str]:
+    """Keys of the frozen parameters in pretrained CLIP modules (what a
+    slim checkpoint leaves out), in ``state_dict`` order."""
+    prefixes = pretrained_clip_prefixes(model)
+    return [
+        name for name, param in _unwrap(model).named_parameters(
+            remove_duplicate=False) if not param.requires_grad and any(
+                name.startswith(p + '.') for p in prefixes)
+    ]
+
+
+def weights_fingerprint(state_dict: Dict[str, torch.Tensor],
+                        keys: Sequence[str]) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of ``keys``."""
+    digest = hashlib.sha256()
+    for key in sorted(keys):
+        tensor = state_dict[key].detach().cpu().contiguous()
+        digest.update(f'{key}|{tensor.dtype}|{tuple(tensor.shape)}|'.encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def make_slim(checkpoint: dict, model: nn.Module) -> dict:
+    """Drop the frozen pretrained CLIP weights from ``checkpoint`` in place;
+    ``meta`` records ``slim=True`` and ``slim_info`` (returned): the
+    dropped keys, their module prefixes and :func:`weights_fingerprint`.
+    """
+    state_dict = checkpoint['state_dict']
+    keys = [k for k in frozen_pretrained_keys(model) if k in state_dict]
+    info = dict(
+        dropped_keys=keys,
+        prefixes=pretrained_clip_prefixes(model),
+        num_params=int(sum(state_dict[k].numel() for k in keys)),
+        sha256=weights_fingerprint(state_dict, keys))
+    for key in keys:
+        del state_dict[key]
+    checkpoint.setdefault('meta', {}).update(slim=True, slim_info=info)
+    return info
+
+
+def _refuse_or_warn(message: str, check_keys: bool) -> None:
+    if check_keys:
+        raise CheckpointMismatchError(message)
+    print_log(message, logger='current', level=30)
+
+
+def load_into_model(
+        checkpoint: dict,
+        model: nn.Module,
+        check_keys: bool = True,
+        hint: str = ('set default_hooks.slim_checkpoint.check_keys=False '
+                     'in the config'),
+        source: Optional[str] = None) -> List[str]:
+    """Restore the plain types, complete a slim checkpoint from ``model``
+    (checked by fingerprint) and load it with torch's strict
+    ``load_state_dict``, whose error lists the missing, unexpected and
+    mis-shaped keys (MMEngine only warns); returns the keys filled in.
+
+    Args:
+        checkpoint (dict): A checkpoint or state dict, completed in place.
+        model (nn.Module): The model (wrapped or not).
+        check_keys (bool): Raise :class:`CheckpointMismatchError` if it
+            does not fit; False warns and loads the matching part.
+        hint (str): How to turn the check off, for the message.
+        source (str, optional): File name for the messages.
+    """
+    for key in ('meta', 'message_hub'):
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint[key] = from_weights_only_types(checkpoint[key])
+    model = _unwrap(model)
+    what = f'Checkpoint {source}' if source else 'The checkpoint'
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    info = (checkpoint.get('meta') or {}).get('slim_info') or {}
+    dropped, filled = info.get('dropped_keys', []), []
+    model_sd = model.state_dict() if dropped else {}
+    # with keys the model lacks (another architecture) the strict load
+    # below says what does not fit
+    if dropped and 'state_dict' in checkpoint and all(k in model_sd
+                                                      for k in dropped):
+        if weights_fingerprint(model_sd, dropped) != info.get('sha256'):
+            _refuse_or_warn(
+                f'{what} is slim: it leaves out the frozen CLIP weights, '
+                'but the CLIP built from this config is not the one it '
+                'was trained with (fingerprint mismatch over '
+                f'{len(dropped)} tensors under {info.get("prefixes")}). '
+                'Use the same clip=dict(model_name=..., pretrained=...) '
+                'as in training; a randomly initialised CLIP '
+                '(pretrained=None) is only rebuilt identically with the '
+                'same seed.', check_keys)
+        else:
+            filled = [k for k in dropped if k not in state_dict]
+            state_dict.update({k: model_sd[k] for k in filled})
+    try:  # the keys as MMEngine's _load_checkpoint_to_model revises them
+        model.load_state_dict(
+            {re.sub(r'^module\.', '', k): v
+             for k, v in state_dict.items()},
+            strict=True)
+    except RuntimeError as e:
+        _refuse_or_warn(
+            f'{what} does not fit the model (a checkpoint of another '
+            f'architecture or config?): {e} Use the config the checkpoint '
+            'was trained with; to load only the matching weights anyway, '
+            f'{hint}.', check_keys)
+    return filled
 
 
 def load_model_checkpoint(model: nn.Module,
                           filename: str,
                           map_location: Union[str, torch.device] = 'cpu',
                           check_keys: bool = True) -> dict:
-    """Load a (slim or full) checkpoint into a model outside a Runner
-    (inferencer, tools), with the checks of the Runner's hooks.
-
-    Args:
-        model (nn.Module): Model built from the training config.
-        filename (str): Checkpoint file or URL.
-        map_location (str | torch.device): As for ``torch.load``.
-            Defaults to 'cpu'.
-        check_keys (bool): Raise :class:`CheckpointMismatchError` when the
-            checkpoint does not fit. Defaults to True.
-
-    Returns:
-        dict: The checkpoint (meta and message hub restored).
-    """
-    from .checkpoint_slimming import load_into_model
+    """Load a (slim or full) checkpoint into ``model`` outside a Runner
+    (inferencer, tools) with the Runner hooks' checks; returns it."""
     check_checkpoint_file(filename)
     checkpoint = _load_checkpoint(filename, map_location=map_location)
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f'No state dict found in {filename}')
-    restore_plain_types(checkpoint)
     load_into_model(checkpoint, model, check_keys, 'pass check_keys=False',
                     filename)
     return checkpoint

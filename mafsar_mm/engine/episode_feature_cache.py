@@ -1,18 +1,14 @@
-"""Encode every test video once, then evaluate episodes from the cache.
+"""Encode every test video once, then score episodes from the cache.
 
-In MA-FSAR a query's features never depend on the episode and a support
-video's features depend only on its own class text (docs/benchmarks.md,
-"Evaluation: feature cache"). With a deterministic test pipeline each
-video therefore needs at most two encoder passes (query branch, support
-branch), however many episodes it appears in; only the head (prototype
-module and matcher) runs per episode.
-
-The cache only schedules: the model encodes clips
-(``model.encode_clips``) and scores episodes (``model.predict_by_feat``),
-as in its own ``predict`` and in the inferencer; the dataset says which
-videos an episode uses (``dataset.episode_items``).
+A query's features never depend on the episode and a support video's
+only on its own class text (docs/benchmarks.md, "Evaluation: feature
+cache"), so with a deterministic test pipeline each video needs at most
+two encoder passes; only the head runs per episode. The model encodes
+(``encode_clips``) and scores (``predict_by_feat``) as in its own
+``predict``; the dataset says which videos an episode uses
+(``episode_items``).
 """
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.dist import all_gather_object, get_dist_info
@@ -27,11 +23,10 @@ from mafsar_mm.utils.progress import track_progress
 
 
 class _VideoClips(Dataset):
-    """The clips of a list of videos; a bad video gives its reason."""
+    """Clips of ``(path, label)`` videos; a bad one gives its reason."""
 
     def __init__(self, dataset: FewShotVideoDataset, videos: List[tuple]):
-        self.dataset = dataset
-        self.videos = videos
+        self.dataset, self.videos = dataset, videos
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -44,23 +39,16 @@ class _VideoClips(Dataset):
             return path, label, None, e.reason
 
 
-def _collate(batch: list) -> list:
-    return batch
-
-
 class EpisodeFeatureCache:
     """Encoder outputs of all videos of a split, and episodes from them.
 
     Args:
-        model: A :class:`FewShotRecognizer` (not wrapped), in eval mode
-            (any model with ``encode_clips`` and ``predict_by_feat``).
-        dataset (FewShotVideoDataset): The split; its pipeline must be
-            deterministic (test mode).
+        model: A :class:`FewShotRecognizer` (not wrapped) in eval mode.
+        dataset (FewShotVideoDataset): The split, in test mode.
         batch_size (int): Videos per encoder call. Defaults to 8.
         num_workers (int): Decoding processes. Defaults to 0.
-        fp16 (bool): Run the model under MMEngine's ``autocast``, as
-            MMEngine's val/test loops do with ``fp16=True``. Defaults to
-            False.
+        fp16 (bool): Run the model under MMEngine's ``autocast``, as its
+            loops do with ``fp16=True``. Defaults to False.
     """
 
     def __init__(self,
@@ -73,84 +61,66 @@ class EpisodeFeatureCache:
             raise ValueError(
                 'The feature cache needs a deterministic test pipeline; '
                 'the dataset is not in test mode.')
-        self.model = model
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.fp16 = fp16
-        self.feats: Dict[str, Tuple[Tensor, Tensor]] = {}
+        self.model, self.dataset, self.fp16 = model, dataset, fp16
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.feats: Dict[str, Tuple[Tensor, Optional[Tensor]]] = {}
         self.bad: Dict[str, str] = {}
         self.encoder_passes = 0
 
     @torch.no_grad()
     def _encode(self, batch: list) -> None:
-        paths = [b[0] for b in batch]
         names = [self.dataset.all_class_names[b[1]] for b in batch]
         with autocast(enabled=self.fp16):
             feats = self.model.encode_clips(
                 torch.stack([b[2] for b in batch]), names)
-        # one pass per distinct branch (the model shares the query's
-        # features when support features do not depend on the text)
-        self.encoder_passes += len(batch) * len(
-            {id(f) for f in feats.values()})
-        query = feats['query']
+        # the model returns the query's features as support features when
+        # those do not depend on the text: one pass, not two
+        self.encoder_passes += len(batch) * len({id(f)
+                                                 for f in feats.values()})
         support = feats.get('support')
-        for i, path in enumerate(paths):
-            self.feats[path] = (query[i].cpu(),
+        for i, (path, _, _) in enumerate(batch):
+            self.feats[path] = (feats['query'][i].cpu(),
                                 None if support is None else support[i].cpu())
 
     def build(self) -> 'EpisodeFeatureCache':
         """Encode this rank's share of the videos and gather all ranks'.
 
-        Bad videos (unreadable, empty, too short) behave as in the plain
-        path: with ``bad_video='replace'`` episodes use another video of
-        the class (logged once, when first needed); with ``'error'`` (the
-        test default) a :class:`BadVideoError` names the file and counts
-        all bad videos of the split. Here it is raised for any bad video
-        of the split, before any episode runs, and on every rank (the bad
-        lists are gathered first, so no rank is left waiting).
+        Bad videos behave as in the plain path: with ``bad_video=
+        'replace'`` episodes use another video of the class; with
+        ``'error'`` (the test default) a :class:`BadVideoError` names the
+        first and counts all bad videos of the split, before any episode
+        runs, on every rank.
         """
         rank, world_size = get_dist_info()
         stop_early = self.dataset.bad_video == 'error'
-        # Whole encoder batches are dealt out over ranks, so every video is
-        # encoded in the same batch (bit-identical features: matmul results
-        # depend on the batch) whatever the number of processes.
-        videos = self.dataset.video_list()
-        size = self.batch_size
+        # whole encoder batches are dealt out, so every video is encoded in
+        # the same batch (bit-identical features) on any number of ranks
+        videos, size = self.dataset.video_list(), self.batch_size
         batches = [videos[i:i + size] for i in range(0, len(videos), size)]
         videos = [v for batch in batches[rank::world_size] for v in batch]
         loader = DataLoader(
             _VideoClips(self.dataset, videos),
-            batch_size=self.batch_size,
+            batch_size=size,
             num_workers=self.num_workers,
-            collate_fn=_collate)
+            collate_fn=list)
         for batch in track_progress(loader, len(loader),
                                     f'encoding {len(videos)} videos'):
-            good = []
-            for path, label, clip, reason in batch:
-                if clip is None:
-                    self.bad[path] = reason
-                else:
-                    good.append((path, label, clip))
-            # after a bad video nothing is encoded, but every video is
-            # still checked so the error counts all of them
-            if good and not (stop_early and self.bad):
+            self.bad.update((b[0], b[3]) for b in batch if b[2] is None)
+            good = [b[:3] for b in batch if b[2] is not None]
+            if good and not (stop_early and self.bad):  # but check all
                 self._encode(good)
         if world_size > 1:
-            parts = all_gather_object((self.feats, self.bad))
-            for feats, bad in parts:
+            for feats, bad in all_gather_object((self.feats, self.bad)):
                 self.feats.update(feats)
                 self.bad.update(bad)
             if not stop_early:  # rank 0 logs the bad videos of all ranks
                 for path in sorted(self.bad):
                     report_bad_video(path, self.bad[path])
         if stop_early and self.bad:
-            path = sorted(self.bad)[0]
-            reason = self.bad[path]
-            if len(self.bad) > 1:
-                more = len(self.bad) - 1
-                reason += (f' (and {more} more bad '
-                           f'video{"s" if more > 1 else ""} in the list)')
+            path, more = sorted(self.bad)[0], len(self.bad) - 1
+            reason = self.bad[path] + (
+                f' (and {more} more bad video{"s" if more > 1 else ""} in '
+                'the list)' if more else '')
             raise BadVideoError(path, reason)
         return self
 
@@ -161,16 +131,14 @@ class EpisodeFeatureCache:
 
     @torch.no_grad()
     def predict_episode(self, episode_id: int) -> EpisodeDataSample:
-        """The episode's data sample with ``pred_scores``/``pred_labels``,
-        computed from cached features by the model's
-        ``predict_by_feat``."""
+        """The episode's sample with ``pred_scores`` and ``pred_labels``
+        from the model's ``predict_by_feat`` on cached features."""
         items, sample = self.dataset.episode_items(episode_id, self._lookup)
-        num_support = sample.num_support
         # supports use their support-branch features, queries the query's
-        supports = [s for _, s in items[:num_support]]
+        supports = [s for _, s in items[:sample.num_support]]
         support = None if any(s is None for s in supports) else \
             torch.stack(supports)
-        query = torch.stack([q for q, _ in items[num_support:]])
+        query = torch.stack([q for q, _ in items[sample.num_support:]])
         with autocast(enabled=self.fp16):
             scores = self.model.predict_by_feat(support,
                                                 sample.support_labels, query,
