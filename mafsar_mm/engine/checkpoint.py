@@ -11,10 +11,12 @@ from the model built from the config.
 """
 import glob
 import hashlib
+import logging
 import os
 import os.path as osp
 import re
 from collections import OrderedDict
+from functools import partial
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -32,6 +34,7 @@ from mafsar_mm.utils.errors import UserError
 FULL_UNPICKLING_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
 _CKPT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 _TAG = '__mafsar_type__'
+warn = partial(print_log, logger='current', level=logging.WARNING)
 
 
 class CheckpointError(UserError, RuntimeError):
@@ -114,11 +117,9 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
                 f'copied work dir?), and {work_dir} has no '
                 f'{osp.basename(recorded)}; resume from it explicitly '
                 '(--resume PATH) or delete last_checkpoint.')
-        print_log(
+        warn(
             f'{record} names {recorded}, outside {work_dir} (a copied '
-            f'work dir?); resuming from {local}, the copy in this work dir.',
-            logger='current',
-            level=30)
+            f'work dir?); resuming from {local}, the copy in this work dir.')
         recorded = local
     if recorded and is_complete_torch_file(recorded):
         return recorded
@@ -134,11 +135,9 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
             f'and {work_dir} holds no other intact iter_*.pth/epoch_*.pth. '
             'Delete last_checkpoint to train from scratch, or resume from '
             'a checkpoint given explicitly (--resume PATH).')
-    print_log(
+    warn(
         f'{record} names {recorded!r}, which is missing or incomplete; '
-        f'resuming from {max(found)[1]} instead.',
-        logger='current',
-        level=30)
+        f'resuming from {max(found)[1]} instead.')
     return max(found)[1]
 
 
@@ -226,10 +225,8 @@ def weights_fingerprint(state_dict: Dict[str, torch.Tensor],
 
 
 def make_slim(checkpoint: dict, model: nn.Module) -> dict:
-    """Drop the frozen pretrained CLIP weights from ``checkpoint`` in place;
-    ``meta`` records ``slim=True`` and ``slim_info`` (returned): the
-    dropped keys, their module prefixes and :func:`weights_fingerprint`.
-    """
+    """Drop the frozen pretrained CLIP weights from ``checkpoint`` in place
+    and return ``meta['slim_info']`` (keys, prefixes, fingerprint)."""
     state_dict = checkpoint['state_dict']
     keys = [k for k in frozen_pretrained_keys(model) if k in state_dict]
     info = dict(
@@ -246,7 +243,7 @@ def make_slim(checkpoint: dict, model: nn.Module) -> dict:
 def _refuse_or_warn(message: str, check_keys: bool) -> None:
     if check_keys:
         raise CheckpointMismatchError(message)
-    print_log(message, logger='current', level=30)
+    warn(message)
 
 
 def load_into_model(

@@ -3,18 +3,18 @@
 A query's features never depend on the episode and a support video's
 only on its own class text (docs/benchmarks.md, "Evaluation: feature
 cache"), so with a deterministic test pipeline each video needs at most
-two encoder passes; only the head runs per episode. The model encodes
-(``encode_clips``) and scores (``predict_by_feat``) as in its own
-``predict``; the dataset says which videos an episode uses
-(``episode_items``).
+two encoder passes and only the head runs per episode. The model encodes
+(``encode_clips``) and scores (``predict_by_feat``) as in its
+``predict``; the dataset says which videos an episode uses.
 """
+from functools import partial
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.dist import all_gather_object, get_dist_info
 from mmengine.runner.amp import autocast
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from mafsar_mm.datasets import (BadVideoError, FewShotVideoDataset,
                                 report_bad_video)
@@ -22,21 +22,16 @@ from mafsar_mm.structures import EpisodeDataSample
 from mafsar_mm.utils.progress import track_progress
 
 
-class _VideoClips(Dataset):
-    """Clips of ``(path, label)`` videos; a bad one gives its reason."""
-
-    def __init__(self, dataset: FewShotVideoDataset, videos: List[tuple]):
-        self.dataset, self.videos = dataset, videos
-
-    def __len__(self) -> int:
-        return len(self.videos)
-
-    def __getitem__(self, index: int) -> tuple:
-        path, label = self.videos[index]
+def _load_clips(dataset: FewShotVideoDataset, videos: List[tuple]) -> list:
+    """``(path, label, clip, None)``, or ``(path, label, None, reason)``
+    for a bad video (a DataLoader's ``collate_fn``: runs in workers)."""
+    out = []
+    for path, label in videos:
         try:
-            return path, label, self.dataset.load_video(path, seed=0), None
+            out.append((path, label, dataset.load_video(path, seed=0), None))
         except BadVideoError as e:
-            return path, label, None, e.reason
+            out.append((path, label, None, e.reason))
+    return out
 
 
 class EpisodeFeatureCache:
@@ -78,7 +73,7 @@ class EpisodeFeatureCache:
         self.encoder_passes += len(batch) * len({id(f)
                                                  for f in feats.values()})
         support = feats.get('support')
-        for i, (path, _, _) in enumerate(batch):
+        for i, (path, _, _, _) in enumerate(batch):
             self.feats[path] = (feats['query'][i].cpu(),
                                 None if support is None else support[i].cpu())
 
@@ -99,14 +94,14 @@ class EpisodeFeatureCache:
         batches = [videos[i:i + size] for i in range(0, len(videos), size)]
         videos = [v for batch in batches[rank::world_size] for v in batch]
         loader = DataLoader(
-            _VideoClips(self.dataset, videos),
+            videos,
             batch_size=size,
             num_workers=self.num_workers,
-            collate_fn=list)
+            collate_fn=partial(_load_clips, self.dataset))
         for batch in track_progress(loader, len(loader),
                                     f'encoding {len(videos)} videos'):
             self.bad.update((b[0], b[3]) for b in batch if b[2] is None)
-            good = [b[:3] for b in batch if b[2] is not None]
+            good = [b for b in batch if b[2] is not None]
             if good and not (stop_early and self.bad):  # but check all
                 self._encode(good)
         if world_size > 1:

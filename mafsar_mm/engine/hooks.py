@@ -1,5 +1,5 @@
-"""Checkpoint hooks: safe removal order, slim and checked checkpoints,
-and the config check on ``--resume``."""
+"""Checkpoint hooks: removals after the save, slim and checked files,
+the config check on ``--resume``."""
 from contextlib import contextmanager
 from typing import Iterator, List, Union
 
@@ -13,7 +13,8 @@ from mafsar_mm.utils.config_diff import (config_differences,
                                          parse_config_text)
 from .atomic_file_backend import ATOMIC_BACKEND
 from .checkpoint import (check_checkpoint_file, frozen_pretrained_keys,
-                         load_into_model, make_slim, to_weights_only_types)
+                         load_into_model, make_slim, to_weights_only_types,
+                         warn)
 
 
 class _DeferredRemovals:
@@ -35,16 +36,11 @@ class _DeferredRemovals:
 
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
-    """MMEngine's ``CheckpointHook`` (same arguments), but a kill or an
-    error during a save leaves the previous checkpoints intact.
-
-    MMEngine 0.10.7 removes the oldest checkpoint (``max_keep_ckpts``) and
-    the previous best one *before* writing the new one: with
-    ``max_keep_ckpts=1`` a run killed during the save has none left. Here
-    MMEngine's code runs with its file backend wrapped so that removals
-    are recorded, and done once the save is complete, never on a file the
-    hook still refers to. Without ``backend_args`` or ``file_client_args``
-    checkpoints are written with the atomic backend.
+    """MMEngine's ``CheckpointHook`` (same arguments), whose removals of
+    the oldest (``max_keep_ckpts``) and previous best checkpoint are done
+    after the new one is in place, not before (MMEngine 0.10.7): a kill
+    during a save leaves the old files. Writes with the atomic backend
+    unless ``backend_args`` or ``file_client_args`` say otherwise.
     """
 
     def before_train(self, runner) -> None:
@@ -54,19 +50,15 @@ class AtomicCheckpointHook(CheckpointHook):
         super().before_train(runner)
 
     def _remove(self, paths: List[str]) -> None:
-        """Remove ``paths`` but the newest, best and kept checkpoints."""
-        backend = self.file_backend
+        """Remove ``paths`` but the newest and best checkpoints (a save
+        may have written a file of an outdated one's name anew)."""
         in_use = {self.last_ckpt, getattr(self, 'best_ckpt_path', None)}
         in_use.update(getattr(self, 'best_ckpt_path_dict', {}).values())
-        in_use.update(
-            backend.join_path(self.out_dir, self.filename_tmpl.format(step))
-            for step in getattr(self, 'keep_ckpt_ids', ()))
-        in_use = {str(p) for p in in_use if p is not None}
-        for path in (p for p in paths if p not in in_use):
-            if backend.isfile(path):
-                backend.remove(path)
-            elif backend.isdir(path):
-                backend.rmtree(path)
+        for path in sorted(set(paths) - {str(p) for p in in_use if p}):
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):
+                self.file_backend.rmtree(path)
 
     @contextmanager
     def _removals_after_save(self) -> Iterator[None]:
@@ -95,13 +87,10 @@ class AtomicCheckpointHook(CheckpointHook):
 
 @HOOKS.register_module()
 class SlimCheckpointHook(Hook):
-    """Saving (rank 0): the message hub and meta in plain types, so the
-    file loads with ``weights_only=True``; if slim, the frozen pretrained
-    CLIP parameters left out (:func:`make_slim`; optimizer, schedulers and
-    message hub stay, so ``--resume`` is exact). Loading: ``before_run``
-    checks the file (:func:`check_checkpoint_file`),
-    ``after_load_checkpoint`` restores, completes and strictly loads it
-    (:func:`load_into_model`).
+    """Saves ``weights_only``-loadable checkpoints (plain types), slim
+    ones without the frozen pretrained CLIP (:func:`make_slim`); checks
+    the file before loading (:func:`check_checkpoint_file`) and completes
+    and strictly loads it after (:func:`load_into_model`).
 
     Args:
         slim (bool | str): True, False, or ``'auto'``: slim when every
@@ -159,12 +148,9 @@ class SlimCheckpointHook(Hook):
 
 @HOOKS.register_module()
 class ResumeConfigCheckHook(Hook):
-    """On a resume, warn once if the config differs from the one stored
-    in the checkpoint (``meta['cfg']``, written by MMEngine's Runner),
-    listing the keys of :data:`~mafsar_mm.utils.config_diff.
-    COMPARED_SECTIONS` as ``key old -> new``. A warning, not an error: a
-    longer schedule may be intended. ``load_from`` alone is not checked.
-    """
+    """On a resume, warn once (``key old -> new``) if the compared parts
+    of the config (:mod:`mafsar_mm.utils.config_diff`) differ from the
+    one the Runner stored in the checkpoint (``meta['cfg']``)."""
 
     priority = 'NORMAL'
 
@@ -177,15 +163,10 @@ class ResumeConfigCheckHook(Hook):
             found = config_differences(
                 parse_config_text(text), runner.cfg.to_dict())
         except SyntaxError:
-            print_log(
-                "The checkpoint's stored config cannot be read; the "
-                'resumed config is not compared with it.',
-                logger='current',
-                level=30)
+            warn("The checkpoint's stored config cannot be read; the "
+                 'resumed config is not compared with it.')
             return
         if found:
-            print_log(
+            warn(
                 "resuming with a config that differs from the checkpoint's: " +
-                describe_differences(found),
-                logger='current',
-                level=30)
+                describe_differences(found))

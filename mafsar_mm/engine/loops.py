@@ -22,18 +22,13 @@ from .episode_feature_cache import EpisodeFeatureCache
 
 @LOOPS.register_module()
 class EpisodicTrainLoop(IterBasedTrainLoop):
-    """``IterBasedTrainLoop`` with exact, cheap resume for episodes.
+    """``IterBasedTrainLoop`` (same arguments) with an exact, cheap resume.
 
-    - On resume the :class:`EpisodeSampler` continues its stream at
-      ``iter * batch_size``; the ``iter`` batches MMEngine's ``run`` skips
-      are not loaded.
-    - Before every iteration the global generators are seeded from
-      ``(seed, rank, iter)``, so dropout at iteration ``i`` is the same in
-      a resumed run as in one that was not stopped (augmentations are
-      seeded per video by the dataset).
-    - Bad videos replaced by any worker or rank are logged once, by rank 0.
-
-    Args are those of ``IterBasedTrainLoop``.
+    On resume the :class:`EpisodeSampler` continues at ``iter *
+    batch_size``, and the batches MMEngine's ``run`` skips are not loaded.
+    Each iteration seeds the global generators from ``(seed, rank,
+    iter)``, so dropout is the same in a resumed run as in an unbroken
+    one. Bad videos replaced on any worker or rank are logged once.
     """
 
     def run(self) -> torch.nn.Module:
@@ -60,7 +55,8 @@ class EpisodicTrainLoop(IterBasedTrainLoop):
 
 
 class _FeatureCacheLoop:
-    """The options and the cached run of the val and test loops."""
+    """The options and the cached run of the val and test loops (see
+    :class:`FewShotValLoop`)."""
     stage = ''
 
     def __init__(self,
@@ -120,11 +116,8 @@ class FewShotValLoop(_FeatureCacheLoop, ValLoop):
     """``ValLoop`` that can evaluate episodes from cached features.
 
     Args:
-        runner (Runner): The runner.
-        dataloader (DataLoader | dict): Episode dataloader.
-        evaluator (Evaluator | dict | list): Metrics.
-        fp16 (bool): Run the model under MMEngine's ``autocast`` (float16
-            on GPU, bfloat16 on CPU), cached or not. Defaults to False.
+        runner, dataloader, evaluator, fp16: As for ``ValLoop`` (``fp16``
+            applies to the cached path too).
         feature_cache (bool): Encode every video once and run only the
             head per episode (the plain path's results). Defaults to True.
         encode_batch_size (int): Videos per encoder call when caching.
