@@ -35,12 +35,12 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 
 from mafsar_mm.datasets.synthetic import COLOURS
 from mafsar_mm.datasets.synthetic.drawing import ALL_SHAPES
-from mafsar_mm.datasets.synthetic.stills import render_stills
+from mafsar_mm.datasets.synthetic.stills import SHAPE_ONLY, render_stills
 from mafsar_mm.datasets.synthetic.styles import HELD_OUT_STYLES, TRAIN_STYLES
 from mafsar_mm.models.data_preprocessors.few_shot_data_preprocessor import (
     CLIP_MEAN, CLIP_STD)
@@ -50,6 +50,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', '_base_', 'models',
                           'clip_tiny.py')
 STILL_SIZE = 72  # the video pipelines resize the short side to 72
+#: prompts of the zero-shot naming checks (their features averaged)
+PROMPTS = ('a photo of a {}', 'a {}')
 
 
 def parse_args(argv=None):
@@ -61,12 +63,12 @@ def parse_args(argv=None):
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='config with clip_tiny.model_cfg (default: '
                         'configs/_base_/models/clip_tiny.py)')
-    parser.add_argument('--steps', type=int, default=1000,
-                        help='optimisation steps (default: 1000)')
+    parser.add_argument('--steps', type=int, default=1400,
+                        help='optimisation steps (default: 1400)')
     parser.add_argument('--batch-size', type=int, default=64,
                         help='image-caption pairs per step (default: 64)')
-    parser.add_argument('--num-images', type=int, default=8000,
-                        help='training stills (default: 8000)')
+    parser.add_argument('--num-images', type=int, default=12000,
+                        help='training stills (default: 12000)')
     parser.add_argument('--val-images', type=int, default=1000,
                         help='held-out stills for the final check '
                         '(default: 1000)')
@@ -76,6 +78,15 @@ def parse_args(argv=None):
                         help='AdamW weight decay (default: 0.1)')
     parser.add_argument('--warmup', type=int, default=50,
                         help='linear warm-up steps (default: 50)')
+    parser.add_argument('--shape-only', type=float, default=SHAPE_ONLY,
+                        help='share of object phrases that name the shape '
+                        f'alone (default: {SHAPE_ONLY})')
+    parser.add_argument('--eval-interval', type=int, default=0,
+                        help='also measure on the held-out stills every N '
+                        'steps (default: 0, only at the end)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, help='override the config, e.g. '
+                        'clip_tiny.model_cfg.conv_stem.blocks=0')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of stills and training (default: 0)')
     parser.add_argument('--log-interval', type=int, default=100,
@@ -91,7 +102,8 @@ def settings_of(args, model_cfg: dict) -> dict:
                 batch_size=args.batch_size, num_images=args.num_images,
                 lr=args.lr, weight_decay=args.weight_decay,
                 warmup=args.warmup, seed=args.seed, still_size=STILL_SIZE,
-                corpus=3, loss='multi-positive',
+                shape_only=args.shape_only,
+                corpus=4, loss='multi-positive',
                 held_out_styles=list(HELD_OUT_STYLES))
 
 
@@ -143,7 +155,11 @@ def evaluate(model, images: np.ndarray, captions: list, size: int,
     feats = encode_images(single)
     for attr, names in (('colour', list(COLOURS)),
                         ('shape', list(ALL_SHAPES))):
-        t = encode_texts([f'a photo of a {n}' for n in names])
+        # a prompt ensemble, as CLIP's zero-shot classifiers (Radford et
+        # al. 2021, Sec. 3.1.4): the mean of each name's prompt features
+        t = F.normalize(sum(
+            encode_texts([prompt.format(n) for n in names])
+            for prompt in PROMPTS), dim=-1)
         truth = torch.tensor([names.index(x[attr]) for x in truths])
         result[f'zero_shot_{attr}'] = 100 * (
             (feats @ t.t()).argmax(1) == truth).float().mean().item()
@@ -193,7 +209,8 @@ def train(args, model_cfg: dict, logger) -> tuple:
     size = model_cfg['vision_cfg']['image_size']
     start = time.time()
     images, captions, _ = render_stills(args.num_images, args.seed,
-                                        STILL_SIZE, TRAIN_STYLES)
+                                        STILL_SIZE, TRAIN_STYLES,
+                                        shape_only=args.shape_only)
     tokens = tokenize(None, captions,
                       model_cfg['text_cfg']['context_length'])
     # held-out stills of the style families left out of pretraining, and
@@ -221,7 +238,8 @@ def train(args, model_cfg: dict, logger) -> tuple:
     optimizer = torch.optim.AdamW(
         [dict(params=decay, weight_decay=args.weight_decay),
          dict(params=no_decay, weight_decay=0.0)],
-        lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
+        lr=args.lr, betas=(0.9, 0.98), eps=1e-6,
+        fused=True)  # one kernel for all parameters: 7x faster on CPU
     start = time.time()
     running = []
     for step in range(args.steps):
@@ -247,6 +265,11 @@ def train(args, model_cfg: dict, logger) -> tuple:
                 f'{np.mean(running):.3f}  lr {lr_at(step, args):.2e}  '
                 f'elapsed {elapsed:.0f} s  eta {eta:.0f} s')
             running = []
+        if args.eval_interval and (step + 1) % args.eval_interval == 0:
+            m = evaluate(model, *checks['held-out styles'][:2], size,
+                         *checks['held-out styles'][2:])
+            logger.info(f'step {step + 1} held-out styles: ' + ', '.join(
+                f'{k} {v:.1f} %' for k, v in m.items()))
     train_seconds = round(time.time() - start, 1)
     metrics = {name: evaluate(model, *check[:2], size, *check[2:])
                for name, check in checks.items()}
@@ -273,6 +296,7 @@ def save(model, path: str, meta: dict) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
     model_cfg = cfg.clip_tiny.model_cfg.to_dict()
     settings = settings_of(args, model_cfg)
     meta_path = args.out + '.json'

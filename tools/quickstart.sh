@@ -3,8 +3,8 @@
 # pretrain the tiny CLIP on captioned still frames (each once, reused
 # afterwards), train MA-FSAR with that CLIP frozen, test 5-way 1-shot, and
 # print the accuracy with its 95% confidence interval, with the support
-# videos and from the class names alone (zero-shot). About 13 minutes on 2
-# idle cores (794 s on 2026-12-03; README command 1 adds the install).
+# videos and from the class names alone (zero-shot). About 18 minutes on 2
+# idle cores (the pretraining 10.5 of them; README command 1 adds the install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${CONFIG:-configs/mafsar/mafsar_vit-tiny_5w1s_synthetic.py}

@@ -337,7 +337,7 @@ def test_stills_are_deterministic_and_captioned():
 def test_still_caption_names_the_colour_it_shows():
     from mafsar_mm.datasets.synthetic.stills import render_still
     checked = 0
-    for i in range(80):
+    for i in range(200):  # most phrases name the shape alone
         image, caption, _ = render_still(np.random.default_rng(i), 72)
         words = caption.split()
         for colour in set(synthetic.COLOURS) & set(words):
@@ -361,3 +361,19 @@ def test_pretraining_stills_leave_out_the_held_out_styles():
     assert {t['style'] for t in held} == set(HELD_OUT_STYLES)
     with pytest.raises(ValueError, match='unknown style .*supported'):
         style_background(np.random.default_rng(0), 'plaid', 8)
+
+
+def test_shape_only_share_sets_how_often_the_shape_is_named_alone():
+    from mafsar_mm.datasets.synthetic.drawing import ALL_SHAPES
+    from mafsar_mm.datasets.synthetic.stills import render_stills
+    bare = {('an ' if s[0] in 'aeiou' else 'a ') + s for s in ALL_SHAPES}
+    bare |= {'a photo of ' + b for b in bare}
+
+    def share(shape_only):
+        _, caps, _ = render_stills(200, 0, 32, single=True,
+                                   shape_only=shape_only)
+        return np.mean([c in bare for c in caps])
+
+    assert share(0.0) < 0.2  # 'a star' only when colour, size, position
+    assert share(1.0) == 1.0  # are all left out; always with 1
+    assert 0.6 < share(0.7) < 0.85

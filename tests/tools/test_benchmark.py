@@ -152,11 +152,11 @@ def test_train_worker_static_bytes_are_exact():
     tunable = [p for p in model.parameters() if p.requires_grad]
     static = res['static']
     assert static['tunable_params'] == sum(p.numel() for p in tunable)
-    # fp32 weights and buffers; AdamW keeps two moments (+ a step count)
-    assert static['weights'] == 4 * (
-        sum(p.numel()
-            for p in model.parameters()) + sum(b.numel()
-                                               for b in model.buffers()))
+    # fp32 weights and buffers (BatchNorm's batch counts are int64);
+    # AdamW keeps two moments (+ a step count)
+    assert static['weights'] == 4 * sum(
+        p.numel() for p in model.parameters()) + sum(
+            b.numel() * b.element_size() for b in model.buffers())
     assert static['grads'] == 4 * static['tunable_params']
     assert static['optimizer'] == 2 * static['grads'] + 4 * len(tunable)
     assert len(res['steps']) == 2

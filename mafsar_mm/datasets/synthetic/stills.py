@@ -24,6 +24,8 @@ _NUMBERS = {2: 'two', 3: 'three'}
 _PLURALS = {s: s + ('es' if s.endswith('ss') else 's') for s in ALL_SHAPES}
 #: size word -> radius range as a fraction of the image side
 _SIZES = {'small': (0.1, 0.14), 'medium': (0.15, 0.2), 'large': (0.21, 0.3)}
+#: share of object phrases that name the shape alone
+SHAPE_ONLY = 0.7
 
 
 def _position_phrase(x: float, y: float, size: int) -> str:
@@ -66,9 +68,14 @@ def _object(rng: np.random.Generator, size: int, shape: str, colour: str,
 
 
 def _phrase(obj: dict, rng: np.random.Generator, size: int,
-            position: bool = True) -> str:
-    """A noun phrase for one object, some attributes randomly left out
-    (the shape almost always named, the colour half the time)."""
+            position: bool = True, shape_only: float = SHAPE_ONLY) -> str:
+    """A noun phrase for one object: often the shape alone ('a star'),
+    otherwise with some attributes randomly left out (the shape almost
+    always named, the colour half the time)."""
+    # terse captions make the shape what tells most captions apart
+    # (docs/tiny_clip.md)
+    if rng.random() < shape_only:
+        return _with_article(obj['shape'])
     words = [obj['shape']] if rng.random() < 0.95 else ['shape']
     # colour in only half the phrases: colour alone is an easy shortcut
     # (a tiny CLIP then names colours, not shapes), so the shape often
@@ -92,7 +99,9 @@ def _relation(a: dict, b: dict) -> str:
 
 def render_still(rng: np.random.Generator, size: int = 72,
                  styles: Sequence[str] = TRAIN_STYLES,
-                 single: bool = False) -> Tuple[np.ndarray, str, dict]:
+                 single: bool = False,
+                 shape_only: float = SHAPE_ONLY
+                 ) -> Tuple[np.ndarray, str, dict]:
     """Render one captioned still frame.
 
     Args:
@@ -102,6 +111,8 @@ def render_still(rng: np.random.Generator, size: int = 72,
             Defaults to :data:`.styles.TRAIN_STYLES`.
         single (bool): Only one object (the naming metrics). Defaults to
             False.
+        shape_only (float): Share of object phrases that name the shape
+            alone. Defaults to :data:`SHAPE_ONLY`.
 
     Returns:
         tuple[np.ndarray, str, dict]: uint8 ``[size, size, 3]`` BGR image,
@@ -117,10 +128,13 @@ def render_still(rng: np.random.Generator, size: int = 72,
     def pick(seq):
         return seq[int(rng.integers(len(seq)))]
 
+    def phrase(obj, position=True):
+        return _phrase(obj, rng, size, position, shape_only)
+
     if kind < 0.5:  # one object
         objs = [_object(rng, size, pick(ALL_SHAPES), pick(_COLOUR_NAMES),
                         pick(sizes))]
-        caption = _phrase(objs[0], rng, size)
+        caption = phrase(objs[0])
     elif kind < 0.8:  # two objects: a relation or an occlusion
         shapes = rng.choice(ALL_SHAPES, 2)
         colours = rng.choice(_COLOUR_NAMES, 2, replace=False)
@@ -128,16 +142,16 @@ def render_still(rng: np.random.Generator, size: int = 72,
         if rng.random() < 0.3:
             b = _object(rng, size, shapes[1], colours[1], pick(sizes[:2]),
                         near=a)
-            caption = (f'{_phrase(b, rng, size, False)} in front of '
-                       f'{_phrase(a, rng, size, False)}')
+            caption = (f'{phrase(b, False)} in front of '
+                       f'{phrase(a, False)}')
         else:
             b = _object(rng, size, shapes[1], colours[1], pick(sizes[:2]))
             if max(abs(b['x'] - a['x']), abs(b['y'] - a['y'])) > 0.2 * size:
-                caption = (f'{_phrase(a, rng, size, False)} {_relation(a, b)}'
-                           f' {_phrase(b, rng, size, False)}')
+                caption = (f'{phrase(a, False)} {_relation(a, b)}'
+                           f' {phrase(b, False)}')
             else:
-                caption = (f'{_phrase(a, rng, size, False)} and '
-                           f'{_phrase(b, rng, size, False)}')
+                caption = (f'{phrase(a, False)} and '
+                           f'{phrase(b, False)}')
         objs = [a, b]
     else:  # two or three of the same
         count = int(rng.integers(2, 4))
@@ -161,7 +175,8 @@ def render_still(rng: np.random.Generator, size: int = 72,
 
 def render_stills(num: int, seed: int = 0, size: int = 72,
                   styles: Sequence[str] = TRAIN_STYLES,
-                  single: bool = False
+                  single: bool = False,
+                  shape_only: float = SHAPE_ONLY
                   ) -> Tuple[np.ndarray, List[str], List[dict]]:
     """Render ``num`` captioned stills, deterministically for ``seed``.
 
@@ -172,6 +187,8 @@ def render_stills(num: int, seed: int = 0, size: int = 72,
         styles (Sequence[str]): Background families. Defaults to
             :data:`.styles.TRAIN_STYLES`.
         single (bool): One object per still. Defaults to False.
+        shape_only (float): Share of object phrases that name the shape
+            alone. Defaults to :data:`SHAPE_ONLY`.
 
     Returns:
         tuple[np.ndarray, list[str], list[dict]]: uint8
@@ -181,7 +198,8 @@ def render_stills(num: int, seed: int = 0, size: int = 72,
     captions, truths = [], []
     for i in range(num):
         images[i], caption, truth = render_still(
-            np.random.default_rng([seed, 7, i]), size, styles, single)
+            np.random.default_rng([seed, 7, i]), size, styles, single,
+            shape_only)
         captions.append(caption)
         truths.append(truth)
     return images, captions, truths

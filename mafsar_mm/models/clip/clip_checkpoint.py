@@ -14,18 +14,20 @@ import pickle
 import re
 import struct
 import zipfile
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import open_clip
 import torch
 
 from mafsar_mm.utils.errors import InputError
-from .conv_stem import stem_stride
+from .conv_stem import stem_options, stem_stride
 
 #: Bytes read to recognise a file's format.
 _HEAD_BYTES = 64
 _BLOCK = re.compile(r'^visual\.transformer\.resblocks\.(\d+)\.')
-_STEM = re.compile(r'^visual\.conv1\.stem\.\d+\.weight$')
+#: a ConvStem stage's stride-2 convolution, and a residual block of stage 0
+_STEM = re.compile(r'^visual\.conv1\.stem\.\d+\.0\.weight$')
+_STEM_BLOCK = re.compile(r'^visual\.conv1\.stem\.0\.\d+\.body\.0\.weight$')
 _GLOBAL = re.compile(r'Unsupported global: GLOBAL ([\w.]+)')
 
 
@@ -112,6 +114,7 @@ def _vit_shape(state: Dict[str, torch.Tensor]) -> Optional[dict]:
     shape = dict(width=conv.shape[0], layers=len(blocks), patch=patch)
     if stem:
         shape['conv_stem'] = len(stem)
+        shape['stem_blocks'] = sum(map(bool, map(_STEM_BLOCK.match, state)))
     if isinstance(pos, torch.Tensor) and pos.dim() == 2:
         grid = math.isqrt(max(pos.shape[0] - 1, 0))
         shape['image'] = grid * patch
@@ -127,7 +130,10 @@ def _describe_shape(shape: dict) -> str:
     text = (f'visual width {shape["width"]}, {shape["layers"]} layers, '
             f'patch {shape["patch"]}')
     if shape.get('conv_stem'):
-        text += f' (a {shape["conv_stem"] + 1}-conv stem)'
+        text += f' (a {shape["conv_stem"] + 1}-conv stem'
+        if shape.get('stem_blocks'):
+            text += f', {shape["stem_blocks"]} residual blocks per stage'
+        text += ')'
     if 'image' in shape:
         text += f', {shape["image"]} px'
     return text
@@ -217,13 +223,16 @@ def _same_tower(a: dict, b: dict) -> bool:
     """Same visual width, depth and patch size (the image size may differ:
     open_clip resizes the position embedding when loading)."""
     return all(a.get(k) == b.get(k) for k in ('width', 'layers', 'patch')) \
-        and a.get('conv_stem', 0) == b.get('conv_stem', 0)
+        and all(a.get(k, 0) == b.get(k, 0)
+                for k in ('conv_stem', 'stem_blocks'))
 
 
-def config_vit_shape(vision_cfg: dict,
-                     conv_stem: Optional[list] = None) -> Optional[dict]:
+def config_vit_shape(
+        vision_cfg: dict,
+        conv_stem: Optional[Union[list, dict]] = None) -> Optional[dict]:
     """:func:`_vit_shape` of an open_clip ``vision_cfg`` (None for
-    non-ViT towers); ``conv_stem``: the model's hidden stem channels."""
+    non-ViT towers); ``conv_stem``: the model's ``conv_stem`` (hidden
+    channels or :func:`~.conv_stem.stem_options`)."""
     if not vision_cfg or vision_cfg.get('timm_model_name') or isinstance(
             vision_cfg.get('layers'), (list, tuple)):
         return None
@@ -232,7 +241,9 @@ def config_vit_shape(vision_cfg: dict,
         layers=vision_cfg.get('layers', 12),
         patch=vision_cfg.get('patch_size', 16))
     if conv_stem:
-        shape['conv_stem'] = len(conv_stem)
+        options = stem_options(conv_stem)
+        shape['conv_stem'] = len(options['channels'])
+        shape['stem_blocks'] = options['blocks']
     if vision_cfg.get('image_size'):
         shape['image'] = vision_cfg['image_size']
     return shape
