@@ -2,11 +2,13 @@
 family READMEs): fresh, parsed as ``mim search`` parses it, every config
 listed once, and numbers only where this repository measured them."""
 import glob
+import json
 import os
 import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import load_tool
 from mim.commands.search import convert2df
@@ -72,23 +74,81 @@ def test_metadata_follows_the_config(index):
 
 
 def test_results_only_where_measured(index):
-    """Numbers only for synthetic configs, and each one is a test row of
-    docs/synthetic_comparison.md for that very config."""
+    """Numbers only for synthetic configs, and each one is the mean of the
+    tested runs of docs/synthetic_comparison.json for that very config."""
     metadata, frame = index
-    measured = {(r['config'], r['acc'], r['ci95'])
-                for r in zoo.comparison_rows() if not zoo.model_options(r)}
-    with_results = 0
+    with open(osp.join(REPO, zoo.COMPARISON_JSON)) as f:
+        results = json.load(f)
+    tested = [best for _, best in zoo.chosen_rows(results)
+              if not zoo.model_options(best)]
+    measured = {}
+    for r in tested:
+        measured.setdefault((r['config'], r['flavour'], r['shots'],
+                             r['iters']), []).append(r['acc'])
+    assert measured
+    seen = set()
     for model in metadata.models:
         training_data = model.metadata.data['Training Data']
         for result in model.results or []:
-            with_results += 1
             assert training_data.startswith('Synthetic'), model.name
             metrics = result.metrics
-            assert (model.config, metrics['Accuracy'],
-                    metrics['95% CI']) in measured
-    assert with_results == len(measured) == 31  # 48 rows, 17 ablations
-    assert frame.loc['mafsar_vit-tiny_5w1s_synthetic',
-                     'synthetic-spatial/accuracy'] == 82.4
+            matches = [k for k, accs in measured.items()
+                       if k[0] == model.config
+                       and round(float(np.mean(accs)), 1)
+                       == metrics['Accuracy']
+                       and len(accs) == metrics['Runs']]
+            assert len(matches) == 1, (model.name, metrics)
+            accs = measured[matches[0]]
+            if len(accs) > 1:
+                assert metrics['Std'] == round(float(np.std(accs, ddof=1)),
+                                               1)
+            seen.add(matches[0])
+    assert seen == set(measured)
+
+
+def test_rows_average_over_splits_and_seeds(monkeypatch, tmp_path):
+    """A row is the mean over every split and seed of its method, and the
+    runs' split, seed and learning-rate options are not model options."""
+    def run(split, seed, lr, acc, val):
+        options = [f'optim_wrapper.optimizer.lr={lr}'] if lr != 1e-3 else []
+        if split:
+            options += [f'{k}_dataloader.dataset.ann_file=split{split}/'
+                        f'{k}.txt' for k in ('train', 'val', 'test')]
+        if seed:
+            options += [f'randomness.seed={seed}',
+                        f'train_dataloader.dataset.seed={seed}']
+        return dict(
+            flavour='temporal', key='otam', label='OTAM (full FT)',
+            shots=1, lr=lr, split=split, seed=seed, config='c.py',
+            options=options, iters=300, episodes=2000,
+            val=dict(acc=val, ci95=1.0, alpha=None), acc=acc, ci95=1.0,
+            breakdown=dict(order=dict(mean=60.0)), train_cmd=['t'],
+            test_cmd=['s'], text_only=None, train_minutes=1.0)
+
+    results = [
+        run(0, 0, 1e-3, 40.0, 30.0), run(0, 0, 1e-4, 50.0, 35.0),
+        run(1, 0, 1e-3, 44.0, 36.0), run(1, 0, 1e-4, 99.0, 20.0),
+        run(1, 1, 1e-3, 46.0, 37.0)
+    ]
+    (tmp_path / 'docs').mkdir()
+    with open(tmp_path / zoo.COMPARISON_JSON, 'w') as f:
+        json.dump(results, f)
+    monkeypatch.setattr(zoo, 'ROOT', str(tmp_path))
+    [row] = zoo.comparison_rows()
+    # the val choice per split: 50 (split 0, 1e-4), 44 and 46 (split 1)
+    assert [r['acc'] for r in row['members']] == [50.0, 44.0, 46.0]
+    assert row['mean'] == pytest.approx(140 / 3)
+    assert row['options'] == [] and row['runs'] == 3
+    assert zoo._metrics(row) == dict(
+        Accuracy=46.7, Std=round(float(np.std([50, 44, 46], ddof=1)), 1),
+        Runs=3)
+    results.append(
+        dict(run(2, 0, 1e-3, 41.0, 30.0),
+             options=['model.head.neck.num_layers=2']))
+    with open(tmp_path / zoo.COMPARISON_JSON, 'w') as f:
+        json.dump(results, f)
+    with pytest.raises(ValueError, match='differ in more than split'):
+        zoo.comparison_rows()
 
 
 def test_readme_slots_of_the_real_benchmarks_are_empty():

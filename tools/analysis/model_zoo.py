@@ -28,6 +28,8 @@ import yaml
 from mmengine.config import Config
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from comparison_report import (chosen_rows, fmt,  # noqa: E402
+                               spread_rows)
 from model_zoo_families import (BENCHMARKS, FAMILIES,  # noqa: E402
                                 FLAVOUR_DATA, PAPER_RESULTS)
 
@@ -35,6 +37,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 COMPARISON = osp.join('docs', 'synthetic_comparison.md')
 COMPARISON_JSON = osp.join('docs', 'synthetic_comparison.json')
 README_MARK = '<!-- results: written by tools/analysis/model_zoo.py -->'
+#: options a comparison varies between the runs of one row
+VARIED = ('optim_wrapper.optimizer.lr', 'randomness.seed',
+          'train_dataloader.dataset.seed')
 
 
 def benchmark_of(data_root: str) -> str:
@@ -80,46 +85,33 @@ def describe(config: str) -> dict:
 
 
 def comparison_rows() -> List[dict]:
-    """The rows of the tables of ``docs/synthetic_comparison.md``, with the
-    commands of the tested candidate from its JSON file."""
+    """One row per method, flavour, shots and budget of
+    ``docs/synthetic_comparison.json``: the summary of its tested runs
+    (one per class split and seed, each with the learning rate and text
+    weight chosen on val; ``comparison_report.spread_rows``) and the runs
+    themselves under ``'members'``."""
     with open(osp.join(ROOT, COMPARISON_JSON)) as f:
-        runs = json.load(f)
-    rows, flavour, iters = [], None, None
-    with open(osp.join(ROOT, COMPARISON)) as f:
-        for line in f:
-            head = re.match(r'## (\w+) flavour .*: (\d+) training ', line)
-            if head:
-                flavour, iters = head.group(1).lower(), int(head.group(2))
-                continue
-            cells = [c.strip() for c in line.strip().strip('|').split('|')]
-            if flavour is None or len(cells) < 7 or not cells[1].isdigit():
-                continue
-            test = re.match(r'([\d.]+) \+/- ([\d.]+)', cells[5])
-            rate = re.search(r'\*\*([\d.e-]+):', cells[2]) or re.match(
-                r'([\d.e-]+) ', cells[2])
-            row = dict(
-                flavour=flavour,
-                label=cells[0],
-                shots=int(cells[1]),
-                iters=iters,
-                lr=float(rate.group(1)),
-                text_weight=cells[3],
-                val=cells[4],
-                acc=float(test.group(1)),
-                ci95=float(test.group(2)),
-                text_only=cells[6])
-            run = next((r for r in runs
-                        if (r['flavour'], r['label'], r['shots'], r['iters'],
-                            r['lr']) == (flavour, row['label'], row['shots'],
-                                         iters, row['lr'])
-                        and round(r['acc'], 1) == row['acc']), None)
-            if run is not None:
-                row.update(
-                    config=run['config'],
-                    options=list(run['options']),
-                    train_cmd=' '.join(run['train_cmd']),
-                    test_cmd=' '.join(run['test_cmd']))
-            rows.append(row)
+        results = json.load(f)
+    chosen = chosen_rows(results)
+    rows = []
+    for g in spread_rows(chosen):
+        group = (g['flavour'], g['key'], g['shots'], g['iters'],
+                 g['episodes'])
+        runs = sorted(
+            (best for _, best in chosen
+             if (best['flavour'], best['key'], best['shots'], best['iters'],
+                 best['episodes']) == group),
+            key=lambda r: (r.get('split', 0), r.get('seed', 0)))
+        configs = {r['config'] for r in runs}
+        options = {tuple(model_options(r)) for r in runs}
+        if len(configs) != 1 or len(options) != 1:
+            raise ValueError(f'{g["label"]} ({g["flavour"]}, '
+                             f'{g["shots"]}-shot): its runs differ in more '
+                             'than split, seed and learning rate: '
+                             f'{sorted(configs)} {sorted(options)}')
+        rows.append(
+            dict(g, config=configs.pop(), options=list(options.pop()),
+                 members=runs))
     return rows
 
 
@@ -131,16 +123,29 @@ def family_configs(folder: str) -> List[str]:
 
 
 def model_options(row: dict) -> List[str]:
-    """The row's ``--cfg-options`` other than its learning rate (which
-    has its own column): empty when the row is the config itself."""
+    """A run's ``--cfg-options`` other than what a comparison varies
+    (learning rate, seed, class split): empty when the run is the config
+    itself."""
     return [
         o for o in row.get('options', [])
-        if not o.startswith('optim_wrapper.optimizer.lr=')
+        if o.split('=', 1)[0] not in VARIED
+        and not re.fullmatch(r'\w+_dataloader\.dataset\.ann_file=split\d+/'
+                             r'\w+\.txt', o)
     ]
 
 
 def _belongs(row: dict, family: dict) -> bool:
     return row['label'].startswith(family['labels'])
+
+
+def _metrics(row: dict) -> dict:
+    """Mean test accuracy of a row's runs, their standard deviation (when
+    there are two or more) and their number."""
+    metrics = {'Accuracy': round(float(row['mean']), 1)}
+    if row['runs'] > 1:
+        metrics['Std'] = round(float(row['std']), 1)
+    metrics['Runs'] = row['runs']
+    return metrics
 
 
 def metafile(folder: str, rows: List[dict]) -> dict:
@@ -172,12 +177,10 @@ def metafile(folder: str, rows: List[dict]) -> dict:
                 dict(
                     Dataset=BENCHMARKS[FLAVOUR_DATA[r['flavour']]],
                     Task=f"Few-shot Action Recognition ({r['iters']} "
-                    f"training episodes, lr {r['lr']:g}, test classes; "
-                    'README)',
-                    Metrics={
-                        'Accuracy': r['acc'],
-                        '95% CI': r['ci95']
-                    }) for r in results
+                    f"training episodes, test classes, mean of {r['runs']} "
+                    f"runs: {len(r['per_split'])} class splits x "
+                    f"{r['seeds']} seeds; README)",
+                    Metrics=_metrics(r)) for r in results
             ]
         models.append(entry)
     return dict(
@@ -218,35 +221,44 @@ def results_markdown(folder: str, rows: List[dict]) -> str:
     out += ['', '## Results on the synthetic data', '']
     out.append(
         'From `docs/synthetic_comparison.md` (every method with the same '
-        'pretrained tiny CLIP, 200 training episodes, the learning rate and '
-        'the text weight chosen on 500 val episodes, 2,000 test episodes '
-        'of the test classes; mean accuracy with its 95% CI). That page '
-        'explains the regime and what the rows show; its last section '
-        'has the commands of every candidate, and those of the tested '
-        'one are below. The training logs were not kept in the '
-        'repository: the commands write them to `work_dirs/'
-        'compare_methods/`.')
+        'pretrained tiny CLIP and training budget; per class split and '
+        'seed, the learning rate and the text weight chosen on 500 val '
+        'episodes, then 2,000 test episodes of the test classes). A row '
+        'is the mean test accuracy over its runs, with their standard '
+        'deviation and range. That page explains the regime and what the '
+        'rows show; the commands of every run are below. The training '
+        'logs were not kept in the repository: the commands write them to '
+        '`work_dirs/compare_methods/`.')
     out += [
-        '', '| method | flavour | shots | config | extra options | '
-        'learning rate | text weight | val (%) | test (%) | text only (%) |',
-        '|---|---|---|---|---|---|---|---|---|---|'
+        '', '| method | flavour | shots | training episodes | config | '
+        'extra options | runs (splits x seeds) | learning rate per run | '
+        'text weight per run | test mean (%) | std | min - max | '
+        'text only mean (%) |', '|---|---|---|---|---|---|---|---|---|---|'
+        '---|---|---|'
     ]
     for r in mine:
-        options = ' '.join(model_options(r)) or '-'
-        config = osp.basename(r.get('config', '?'))
-        out.append(f"| {r['label']} | {r['flavour']} | {r['shots']} | "
-                   f"`{config}` | {options} | {r['lr']:g} | "
-                   f"{r['text_weight']} | {r['val']} | {r['acc']:.1f} +/- "
-                   f"{r['ci95']:.1f} | {r['text_only']} |")
-    if any('train_cmd' in r for r in mine):
-        out += ['', '<details><summary>Commands of these rows</summary>', '']
+        options = ' '.join(r['options']) or '-'
+        rates = ', '.join(f"{run['lr']:g}" for run in r['members'])
+        alphas = ', '.join(
+            '-' if run['val'].get('alpha') is None else
+            f"{run['val']['alpha']:g}" for run in r['members'])
+        out.append(
+            f"| {r['label']} | {r['flavour']} | {r['shots']} | "
+            f"{r['iters']} | `{osp.basename(r['config'])}` | {options} | "
+            f"{r['runs']} ({len(r['per_split'])} x {r['seeds']}) | {rates} "
+            f"| {alphas} | {r['mean']:.1f} | {fmt(r['std'])} | "
+            f"{r['min']:.1f} - {r['max']:.1f} | {fmt(r['text_only'])} |")
+    if mine:
+        out += ['', '<details><summary>Commands of these runs</summary>', '']
         for r in mine:
-            if 'train_cmd' not in r:
-                continue
-            out += [
-                f"{r['label']}, {r['flavour']}, {r['shots']}-shot:", '',
-                '```bash', r['train_cmd'], r['test_cmd'], '```', ''
-            ]
+            for run in r['members']:
+                out += [
+                    f"{r['label']}, {r['flavour']}, {r['shots']}-shot, "
+                    f"split {run.get('split', 0)}, seed "
+                    f"{run.get('seed', 0)}:", '', '```bash',
+                    ' '.join(run['train_cmd']), ' '.join(run['test_cmd']),
+                    '```', ''
+                ]
         out.append('</details>')
     return '\n'.join(out) + '\n'
 
