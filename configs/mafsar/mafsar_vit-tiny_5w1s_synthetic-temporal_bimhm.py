@@ -1,8 +1,4 @@
-# mafsar_vit-tiny_5w1s_synthetic_bimhm.py on the temporal synthetic flavour (SSv2-like: only the motion
-# names a class; make it with
-# python tools/data/make_synthetic.py --flavour temporal).
-_base_ = ['./mafsar_vit-tiny_5w1s_synthetic_bimhm.py']
-_data = dict(dataset=dict(data_root='data/synthetic_temporal'))
-train_dataloader = _data
-val_dataloader = _data
-test_dataloader = _data
+# MA-FSAR with Bi-MHM matching instead of OTAM; otherwise identical to
+# mafsar_vit-tiny_5w1s_synthetic-temporal.py.
+_base_ = ['./mafsar_vit-tiny_5w1s_synthetic-temporal.py']
+model = dict(head=dict(matcher=dict(_delete_=True, type='BiMHMMatcher')))

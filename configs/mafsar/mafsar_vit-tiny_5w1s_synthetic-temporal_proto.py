@@ -1,8 +1,8 @@
-# mafsar_vit-tiny_5w1s_synthetic_proto.py on the temporal synthetic flavour (SSv2-like: only the motion
-# names a class; make it with
-# python tools/data/make_synthetic.py --flavour temporal).
-_base_ = ['./mafsar_vit-tiny_5w1s_synthetic_proto.py']
-_data = dict(dataset=dict(data_root='data/synthetic_temporal'))
-train_dataloader = _data
-val_dataloader = _data
-test_dataloader = _data
+# MA-FSAR with ProtoNet matching instead of OTAM; otherwise identical to
+# mafsar_vit-tiny_5w1s_synthetic-temporal.py.
+_base_ = ['./mafsar_vit-tiny_5w1s_synthetic-temporal.py']
+# scale=8 (the number of frames) puts the cosine of the mean on the range of
+# OTAM's sum over frames, so the text branch does not drown it in the fused
+# prediction (see ProtoMatcher).
+model = dict(head=dict(matcher=dict(
+    _delete_=True, type='ProtoMatcher', scale=8)))

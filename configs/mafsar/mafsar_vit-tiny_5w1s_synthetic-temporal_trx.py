@@ -1,8 +1,11 @@
-# mafsar_vit-tiny_5w1s_synthetic_trx.py on the temporal synthetic flavour (SSv2-like: only the motion
-# names a class; make it with
-# python tools/data/make_synthetic.py --flavour temporal).
-_base_ = ['./mafsar_vit-tiny_5w1s_synthetic_trx.py']
-_data = dict(dataset=dict(data_root='data/synthetic_temporal'))
-train_dataloader = _data
-val_dataloader = _data
-test_dataloader = _data
+# MA-FSAR with TRX matching instead of OTAM (seq_len = frames, in_channels =
+# CLIP embedding size); otherwise identical to
+# mafsar_vit-tiny_5w1s_synthetic-temporal.py.
+_base_ = ['./mafsar_vit-tiny_5w1s_synthetic-temporal.py']
+model = dict(
+    head=dict(
+        matcher=dict(
+            _delete_=True,
+            type='TRXMatcher',
+            in_channels=128,
+            seq_len=8)))

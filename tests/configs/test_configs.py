@@ -237,12 +237,28 @@ def test_unimodal_baselines_differ_only_in_the_matcher(setting):
 TEMPORAL = [p for p in SYNTHETIC if 'synthetic-temporal' in p]
 
 
+#: what the 5-way 1-shot temporal configs take from val
+#: (tests/configs/test_val_choices.py pins the values to the table)
+VAL_CHOSEN = ('max_iters', 'train_cfg.', 'optim_wrapper.optimizer.lr',
+              'param_scheduler.', 'default_hooks.checkpoint.interval',
+              'model.head.predict_alpha')
+
+
 @pytest.mark.parametrize('path', TEMPORAL, ids=rel)
 def test_temporal_flavour_differs_only_in_the_data_root(path):
+    """... and, for the 1-shot configs whose row val chose, in the
+    budget, learning rate and text weight."""
     spatial = path.replace('synthetic-temporal', 'synthetic')
     keys = differing_keys(spatial, path) - {'_data.dataset.data_root'}
-    assert keys == {f'{split}_dataloader.dataset.data_root'
-                    for split in ('train', 'val', 'test')}
+    roots = {f'{split}_dataloader.dataset.data_root'
+             for split in ('train', 'val', 'test')}
+    assert roots <= keys
+    chosen = sorted(keys - roots)
+    if '_5w1s_' in path:
+        assert chosen and all(k.startswith(VAL_CHOSEN) for k in chosen), (
+            chosen)
+    else:
+        assert chosen == []
 
 
 def test_every_synthetic_config_has_a_temporal_version():

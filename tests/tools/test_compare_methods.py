@@ -76,18 +76,17 @@ def test_trained_model_is_reused_for_other_test_episodes(tmp_path):
     ckpt = tmp_path / 'iter_10.pth'
     ckpt.write_bytes(b'0')
     done = dict(flavour='temporal', key='otam', shots=1, iters=10,
-                episodes=300, lr=tool.CONFIG_LR, checkpoint=str(ckpt))
+                episodes=300, lr=1e-3, checkpoint=str(ckpt))
     results = {tool.result_key(done): done}
     find = tool.trained_checkpoint
-    assert find(results, 'temporal', 'otam', 1, 10) is done
-    assert find(results, 'temporal', 'otam', 1, 10, tool.CONFIG_LR) is done
-    assert find(results, 'spatial', 'otam', 1, 10) is None
-    assert find(results, 'temporal', 'otam', 5, 10) is None
-    assert find(results, 'temporal', 'otam', 1, 30) is None
+    assert find(results, 'temporal', 'otam', 1, 10, 1e-3) is done
+    assert find(results, 'spatial', 'otam', 1, 10, 1e-3) is None
+    assert find(results, 'temporal', 'otam', 5, 10, 1e-3) is None
+    assert find(results, 'temporal', 'otam', 1, 30, 1e-3) is None
     # a model trained at another learning rate is another model
     assert find(results, 'temporal', 'otam', 1, 10, 1e-4) is None
     ckpt.unlink()  # the checkpoint is gone: train again
-    assert find(results, 'temporal', 'otam', 1, 10) is None
+    assert find(results, 'temporal', 'otam', 1, 10, 1e-3) is None
 
 
 def test_chosen_is_the_best_on_val_ties_to_the_higher_rate():
@@ -192,14 +191,15 @@ def test_candidate_trains_at_its_lr_and_scores_on_val(tmp_path,
     assert 'acc' not in row  # chosen on val first, tested later
 
     ran.clear()
-    row = tool.candidate(args, 'otam', 1, tool.CONFIG_LR, {})
+    # the rate is on every command, whatever the config's
+    row = tool.candidate(args, 'otam', 1, 1e-3, {})
     assert row['work_dir'] == str(tmp_path / 'wd' / 'temporal' /
-                                  'otam_5w1s_10it')
-    assert not any('optim_wrapper' in o for cmd in ran for o in cmd)
+                                  'otam_5w1s_10it_lr0.001')
+    assert all('optim_wrapper.optimizer.lr=0.001' in cmd for cmd in ran)
     # another number of test episodes reuses the model and its val score
     ran.clear()
     again = tool.candidate(_args(tmp_path, '--episodes', '40'), 'otam', 1,
-                           tool.CONFIG_LR, {tool.result_key(row): row})
+                           1e-3, {tool.result_key(row): row})
     assert ran == [] and again['episodes'] == 40
     assert (again['checkpoint'], again['val']) == (row['checkpoint'],
                                                    row['val'])
@@ -213,7 +213,7 @@ def test_candidate_with_text_is_scored_by_the_weight_sweep(
         for a, acc in ((0.0, 40.0), (0.25, 52.0), (0.5, 50.0), (1.0, 30.0))
     ])
     monkeypatch.setattr(tool, 'run', _fake_run(ran, sweep))
-    row = tool.candidate(_args(tmp_path), 'mafsar_otam', 1, tool.CONFIG_LR,
+    row = tool.candidate(_args(tmp_path), 'mafsar_otam', 1, 1e-3,
                          {})
     train, val = ran
     assert val[1] == 'tools/analysis/sweep_fusion_alpha.py'

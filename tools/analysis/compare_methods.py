@@ -50,8 +50,8 @@ from comparison_commands import (ROOT, VAL_EPISODES,  # noqa: E402,F401
                                  train_command, val_command)
 from comparison_report import (best_on_val, load_pairs,  # noqa: E402
                                order_breakdown, write_report)
-from comparison_rows import (CONFIG_LR, LR_GRID, LR_ON_VAL,  # noqa: E402
-                             LR_SOURCE, METHODS, TEXT_BRANCH)
+from comparison_rows import (LR_GRID, LR_ON_VAL, LR_SOURCE,  # noqa: E402
+                             METHODS, TEXT_BRANCH)
 
 #: flavour -> (config suffix, data root)
 FLAVOURS = {
@@ -129,7 +129,7 @@ def result_key(r: dict) -> tuple:
 
 
 def trained_checkpoint(results: Dict[tuple, dict], flavour: str, key: str,
-                       shots: int, iters: int, lr: float = CONFIG_LR,
+                       shots: int, iters: int, lr: float,
                        split: int = 0, seed: int = 0) -> Optional[dict]:
     """A finished run of the same model and budget (tested on another
     number of episodes) whose checkpoint still exists."""
@@ -229,9 +229,10 @@ def candidate(args, key: str, shots: int, lr: float,
     """Train (or reuse) one row at one learning rate, class split and seed
     and score it on val."""
     label, template, options, _ = METHODS[key]
-    options = tuple(options) + run_options(args, split, seed)
-    if lr != CONFIG_LR:
-        options += (f'optim_wrapper.optimizer.lr={lr:g}', )
+    # the rate always on the command line: a config carries the rate val
+    # chose for it, which need not be this candidate's
+    options = tuple(options) + run_options(args, split, seed) + (
+        f'optim_wrapper.optimizer.lr={lr:g}', )
     rkey = (args.flavour, key, shots, args.iters, args.episodes, lr, split,
             seed)
     row = None if args.force else results.get(rkey)
@@ -251,10 +252,9 @@ def candidate(args, key: str, shots: int, lr: float,
                 'work_dir', 'checkpoint', 'train_cmd', 'train_minutes',
                 'val') if k in done})
         else:
-            name = f'{key}_5w{shots}s_{args.iters}it' + (
-                f'_lr{lr:g}' if lr != CONFIG_LR else '') + (
-                    f'_split{split}' if split else '') + (
-                        f'_seed{seed}' if seed else '')
+            name = f'{key}_5w{shots}s_{args.iters}it_lr{lr:g}' + (
+                f'_split{split}' if split else '') + (
+                    f'_seed{seed}' if seed else '')
             row['work_dir'] = osp.join(args.work_dir, args.flavour, name)
             os.makedirs(row['work_dir'], exist_ok=True)
             row['train_cmd'] = train_command(row['config'], row['work_dir'],

@@ -58,9 +58,6 @@ METHODS = {
 TEXT_BRANCH = frozenset(
     k for k, v in METHODS.items() if '/mafsar/' in v[1] or
     '/clipfsar/' in v[1])
-#: learning rate of every synthetic config
-#: (configs/_base_/schedules/adamw_synthetic.py)
-CONFIG_LR = 1e-3
 #: learning rates compared on val (``--lrs``)
 LR_GRID = (1e-3, 1e-4)
 #: rows whose learning rate is chosen on val; the others (MA-FSAR with
