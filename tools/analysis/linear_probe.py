@@ -138,7 +138,10 @@ def wilson_interval(correct: int, total: int) -> Tuple[float, float]:
     centre = (p + z2 / (2 * total)) / denom
     half = Z95 * math.sqrt(p * (1 - p) / total + z2 /
                            (4 * total * total)) / denom
-    return (100 * max(centre - half, 0.0), 100 * min(centre + half, 1.0))
+    # the exact bounds at 0 and 1 (rounding would put them inside)
+    low = 0.0 if correct == 0 else max(centre - half, 0.0)
+    high = 1.0 if correct == total else min(centre + half, 1.0)
+    return (100 * low, 100 * high)
 
 
 def majority_count(labels: Tensor) -> int:

@@ -27,9 +27,10 @@ import shlex
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
+# linear_probe.py, next to this file
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 SPLITS = ('test', 'val', 'train')
 #: The probes' inputs: name and how ``[V, T, D]`` becomes ``[V, F]``.
