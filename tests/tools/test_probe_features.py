@@ -192,3 +192,24 @@ def test_checkpoint_of_another_model_is_one_line(synthetic_root, tmp_path,
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f'error: Checkpoint {ckpt} does not fit the model')
     assert not osp.exists(out)
+
+
+def test_pairs_of_meta_json(tmp_path):
+    tool = load_tool(TOOL, 'probe_features')
+    names = ['up', 'down', 'left', 'right']
+    root = str(tmp_path)
+    assert tool.read_pairs(root, [0, 1], names) == (
+        [], f'no {root}/meta.json')
+    meta = dict(pairs=[[0, 1], [2, 3]],
+                classes=[dict(label=i, name=n) for i, n in enumerate(names)])
+    with open(osp.join(root, 'meta.json'), 'w') as f:
+        json.dump(meta, f)
+    assert tool.read_pairs(root, [0, 1, 2], names) == ([(0, 1)], None)
+    pairs, why = tool.read_pairs(root, [1, 2], names)
+    assert pairs == [] and 'no pairs in' in why
+    try:
+        tool.read_pairs(root, [0, 1], ['up', 'sideways', 'left', 'right'])
+    except ValueError as err:
+        assert "names label 1 'down'" in str(err)
+    else:
+        raise AssertionError('a meta.json of another dataset was read')
