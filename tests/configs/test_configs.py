@@ -239,9 +239,9 @@ TEMPORAL = [p for p in SYNTHETIC if 'synthetic-temporal' in p]
 
 #: what the 5-way 1-shot temporal configs take from val
 #: (tests/configs/test_val_choices.py pins the values to the table)
-VAL_CHOSEN = ('max_iters', 'train_cfg.', 'optim_wrapper.optimizer.lr',
-              'param_scheduler.', 'default_hooks.checkpoint.interval',
-              'model.head.predict_alpha')
+VAL_CHOSEN = ('val_chosen.', '_iters', 'train_cfg.',
+              'optim_wrapper.optimizer.lr', 'param_scheduler.',
+              'default_hooks.checkpoint.interval', 'model.head.predict_alpha')
 
 
 @pytest.mark.parametrize('path', TEMPORAL, ids=rel)
