@@ -61,13 +61,15 @@ def test_run_row_chooses_the_rate_at_the_first_seed(tmp_path, monkeypatch):
                for c in trains)
     assert not any('randomness.seed=3' in c for c in trains[:2])
     assert 'randomness.seed=3' in trains[2]
+    assert 'optim_wrapper.optimizer.lr=0.001' in trains[2]
     assert not any('optim_wrapper.optimizer.lr=0.0001' in o for o in
                    trains[2])
     tested = {r['seed']: r for r in kept if 'acc' in r}
     assert {(s, r['lr']) for s, r in tested.items()} == {(0, 1e-3),
                                                          (3, 1e-3)}
     assert {r['split'] for r in kept} == {1}
-    assert tested[3]['work_dir'].endswith('otam_5w1s_10it_split1_seed3')
+    assert tested[3]['work_dir'].endswith(
+        'otam_5w1s_10it_lr0.001_split1_seed3')
 
 
 def test_page_gives_mean_and_spread_over_splits_and_seeds(tmp_path):

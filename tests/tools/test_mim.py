@@ -101,8 +101,16 @@ def test_mim_search_lists_the_model_zoo(fresh_python, tmp_path):
         p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                              recursive=True) if '_base_' not in p
     ])
-    assert zoo['synthetic-spatial/accuracy'][
-        'mafsar_vit-tiny_5w1s_synthetic'] == 82.4
+    # the measured mean the metafile holds (model_zoo.py writes it from
+    # docs/synthetic_comparison.json)
+    import yaml
+    with open(osp.join(REPO, 'configs', 'mafsar', 'metafile.yml')) as f:
+        models = {m['Name']: m for m in yaml.safe_load(f)['Models']}
+    name = 'mafsar_vit-tiny_5w1s_synthetic-temporal'
+    (result, ) = models[name]['Results']
+    assert result['Dataset'] == 'Synthetic-temporal'
+    assert zoo['synthetic-temporal/accuracy'][name] == result['Metrics'][
+        'Accuracy'] > 20.0
     assert zoo['setting']['trx_vit-b32_5w5s_ssv2-full'] == '5-way 5-shot'
 
 

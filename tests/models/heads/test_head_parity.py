@@ -6,6 +6,12 @@ losses, raw outputs and predictions on seeded features and the head's
 state-dict names and shapes (``head_parity.py`` wrote it). Each config's
 head today must give exactly those tensors and load main's checkpoints
 (the same parameter names and shapes).
+
+Since then val chose the prediction's text weight (``predict_alpha``) of
+some configs (``tests/configs/test_val_choices.py`` pins it to the
+table). That key is not part of main's head: the parity runs without it,
+and :func:`test_val_chosen_text_weight_only_changes_the_prediction`
+checks what it does.
 """
 import os.path as osp
 
@@ -36,9 +42,17 @@ def assert_equal(new, old, where):
         assert new == old, where
 
 
+def main_head_cfg(path: str) -> dict:
+    """The config's head without the keys val chose since 8d9a971."""
+    cfg = head_cfg(path).to_dict()
+    if cfg['type'] == 'FewShotHead':  # CLIPFSARHead had it on main
+        cfg.pop('predict_alpha', None)
+    return cfg
+
+
 @pytest.mark.parametrize('path', sorted(RECORDED['records']))
 def test_head_matches_main_bit_for_bit(path):
-    record = run_head(head_cfg(path), **setting(path))
+    record = run_head(main_head_cfg(path), **setting(path))
     expected = RECORDED['records'][path]
     assert record['state'] == expected['state']  # old checkpoints load
     for key in ('losses', 'outputs', 'predict_fused', 'predict_match',
@@ -53,5 +67,36 @@ def test_configs_with_one_head_on_main_still_share_it():
     for path, key in RECORDED['configs'].items():
         groups.setdefault(key, []).append(path)
     for key, paths in groups.items():
-        cfgs = {repr((head_cfg(p).to_dict(), setting(p))) for p in paths}
+        cfgs = {repr((main_head_cfg(p), setting(p))) for p in paths}
         assert len(cfgs) == 1, paths
+
+
+VAL_CHOSEN_ALPHA = sorted(
+    p for p in RECORDED['configs']
+    if head_cfg(p).type == 'FewShotHead' and 'predict_alpha' in head_cfg(p))
+
+
+def test_val_chosen_text_weight_is_where_the_table_put_it():
+    assert VAL_CHOSEN_ALPHA == [
+        'mafsar/mafsar_vit-tiny_5w1s_synthetic-temporal.py',
+        'mafsar/mafsar_vit-tiny_5w1s_synthetic-temporal_bimhm.py',
+        'mafsar/mafsar_vit-tiny_5w1s_synthetic-temporal_proto.py',
+        'mafsar/mafsar_vit-tiny_5w1s_synthetic-temporal_trx.py',
+    ]
+
+
+@pytest.mark.parametrize('path', VAL_CHOSEN_ALPHA)
+def test_val_chosen_text_weight_only_changes_the_prediction(path):
+    """With the chosen weight the losses, raw outputs and the match and
+    text predictions are main's; the fused prediction is the fusion at
+    that weight (0: the match prediction)."""
+    cfg = head_cfg(path)
+    record = run_head(cfg, **setting(path))
+    expected = RECORDED['records'][RECORDED['configs'][path]]
+    for key in ('losses', 'outputs', 'predict_match', 'predict_text'):
+        assert_equal(record[key], expected[key], key)
+    assert cfg.predict_alpha == 0.0
+    assert not torch.equal(record['predict_fused'],
+                           expected['predict_fused'])
+    assert_equal(record['predict_fused'], expected['predict_match'],
+                 'predict_fused')
