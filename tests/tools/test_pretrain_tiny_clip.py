@@ -78,3 +78,29 @@ def test_loss_is_clip_loss_for_distinct_captions_and_pools_repeats():
         same, tool.caption_contrastive_loss(img, swapped, scale, tokens))
     assert not torch.allclose(ClipLoss()(img, txt, scale),
                               ClipLoss()(img, swapped, scale))
+
+
+def test_shipped_tiny_clip_is_the_tools_default_output():
+    """The tracked ``data/pretrained/clip_tiny.pt`` is what the tool makes
+    with its defaults (so the quickstart skips pretraining instead of
+    spending 10 minutes on it), its record's hash is the file's, and the
+    synthetic configs' CLIP loads it."""
+    import hashlib
+    path = osp.join(REPO, 'data', 'pretrained', 'clip_tiny.pt')
+    with open(path + '.json') as f:
+        meta = json.load(f)
+    args = tool.parse_args([])
+    assert args.out == 'data/pretrained/clip_tiny.pt'
+    cfg = tool.Config.fromfile(tool.DEFAULT_CONFIG).clip_tiny
+    assert cfg.pretrained == args.out
+    defaults = tool.settings_of(args, cfg.model_cfg.to_dict())
+    assert meta['settings'] == json.loads(json.dumps(defaults))
+    with open(path, 'rb') as f:
+        assert hashlib.sha256(f.read()).hexdigest() == meta['sha256']
+    # the figures docs/tiny_clip.md and the README quote
+    held_out = meta['metrics']['held-out styles']
+    assert held_out['zero_shot_shape'] >= 60
+    model = build_open_clip(model_cfg=cfg.model_cfg.to_dict(),
+                            pretrained=path)
+    sd = torch.load(path, weights_only=True)
+    assert torch.equal(model.visual.proj, sd['visual.proj'])

@@ -2,6 +2,7 @@
 backgrounds and mp4 writing (numpy and OpenCV only)."""
 import os
 import os.path as osp
+import uuid
 
 import cv2
 import numpy as np
@@ -154,6 +155,16 @@ def noisy_uint8(frame: np.ndarray, rng: np.random.Generator,
     return np.clip(np.round(frame), 0, 255).astype(np.uint8)
 
 
+def _tmp_name(path: str, suffix: str = '') -> str:
+    """A temporary name next to ``path``, unique per call, so processes
+    writing the same file at once do not rename each other's file away
+    (``mafsar_mm.utils.atomic_files`` is not imported: the generator runs
+    without torch)."""
+    return osp.join(
+        osp.dirname(path),
+        f'.{osp.basename(path)}.{uuid.uuid4().hex[:12]}.tmp{suffix}')
+
+
 def write_video(path: str, frames: np.ndarray, fps: int = FPS) -> None:
     """Write BGR frames to an mp4 file (codec 'mp4v') atomically.
 
@@ -166,7 +177,7 @@ def write_video(path: str, frames: np.ndarray, fps: int = FPS) -> None:
         fps (int): Frame rate. Defaults to 8.
     """
     height, width = frames.shape[1:3]
-    tmp = osp.join(osp.dirname(path), '.tmp_' + osp.basename(path))
+    tmp = _tmp_name(path, '.mp4')
     writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps,
                              (width, height))
     if not writer.isOpened():
@@ -181,7 +192,7 @@ def write_video(path: str, frames: np.ndarray, fps: int = FPS) -> None:
 
 def write_text(path: str, text: str) -> None:
     """Write a text file through a temporary file and a rename."""
-    tmp = path + '.tmp'
+    tmp = _tmp_name(path)
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write(text)
     os.replace(tmp, path)
