@@ -88,3 +88,18 @@ def test_page_gives_mean_and_spread_over_splits_and_seeds(tmp_path):
             '0: 62.0, 1: 52.0 | - | 100.0 |') in text
     assert '| OTAM | 1 | 1 / 1 | 0.001 (the first seed\'s) |' in text
     assert '| OTAM | 1 | 1 / 0 | **0.001: 55.0** |' in text
+
+
+def test_page_counts_seeds_per_split_when_the_grid_is_uneven(tmp_path):
+    # split 0 at two seeds, split 1 at one: 3 runs, not "2 x 2"
+    partner = base._meta(tmp_path)
+    rows = []
+    for split, seed, acc in ((0, 0, 60.0), (0, 1, 64.0), (1, 0, 50.0)):
+        row = base._cand(partner, acc=acc)
+        row.update(split=split, seed=seed)
+        rows.append(row)
+    text = base._write(tmp_path, rows)
+    assert '| OTAM | 1 | 3 (2 splits, 2/1 seeds) | 58.0 |' in text
+    assert 'x 2)' not in text
+    group = report.spread_rows([(None, r) for r in rows])[0]
+    assert report.grid_label(group, long=True) == '2 class splits, 2/1 seeds'

@@ -238,7 +238,10 @@ def spread_rows(rows: List[tuple]) -> List[dict]:
         out.append(dict(
             flavour=flavour, key=key, label=runs[0]['label'], shots=shots,
             iters=iters, episodes=episodes, runs=len(runs),
-            seeds=len({r.get('seed', 0) for r in runs}), mean=accs.mean(),
+            seeds_per_split=[
+                len({r.get('seed', 0) for r in runs
+                     if r.get('split', 0) == k}) for k in splits],
+            mean=accs.mean(),
             std=accs.std(ddof=1) if len(runs) > 1 else float('nan'),
             min=accs.min(), max=accs.max(),
             per_split={k: np.mean([r['acc'] for r in runs
@@ -247,6 +250,18 @@ def spread_rows(rows: List[tuple]) -> List[dict]:
             text_only=np.mean(texts) if texts else None,
             order=float(np.nanmean(orders))))
     return out
+
+
+def grid_label(group: dict, long: bool = False) -> str:
+    """How a :func:`spread_rows` group's runs cover splits and seeds:
+    ``'3 x 2'`` (``'3 class splits x 2 seeds'``) when every split has the
+    same number of seeds, else ``'3 splits, 2/1/1 seeds'``."""
+    per, n = group['seeds_per_split'], len(group['seeds_per_split'])
+    if len(set(per)) == 1:
+        return (f'{n} class splits x {per[0]} seeds' if long else
+                f'{n} x {per[0]}')
+    return (f"{n} {'class ' if long else ''}splits, "
+            f"{'/'.join(map(str, per))} seeds")
 
 
 def _spread_table(spread: List[dict]) -> List[str]:
@@ -259,7 +274,7 @@ def _spread_table(spread: List[dict]) -> List[str]:
         per = ', '.join(f'{k}: {v:.1f}' for k, v in g['per_split'].items())
         lines.append(
             f"| {g['label']} | {g['shots']} | {g['runs']} "
-            f"({len(g['per_split'])} x {g['seeds']}) | {g['mean']:.1f} | "
+            f"({grid_label(g)}) | {g['mean']:.1f} | "
             f"{fmt(g['std'])} | {g['min']:.1f} - {g['max']:.1f} | {per} | "
             f"{fmt(g['text_only'])} | {fmt(g['order'])} |")
     return lines + ['']

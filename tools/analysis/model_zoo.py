@@ -29,7 +29,7 @@ from mmengine.config import Config
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from comparison_report import (chosen_rows, fmt,  # noqa: E402
-                               spread_rows)
+                               grid_label, spread_rows)
 from model_zoo_families import (BENCHMARKS, FAMILIES,  # noqa: E402
                                 FLAVOUR_DATA, PAPER_RESULTS)
 
@@ -178,8 +178,7 @@ def metafile(folder: str, rows: List[dict]) -> dict:
                     Dataset=BENCHMARKS[FLAVOUR_DATA[r['flavour']]],
                     Task=f"Few-shot Action Recognition ({r['iters']} "
                     f"training episodes, test classes, mean of {r['runs']} "
-                    f"runs: {len(r['per_split'])} class splits x "
-                    f"{r['seeds']} seeds; README)",
+                    f"runs: {grid_label(r, long=True)}; README)",
                     Metrics=_metrics(r)) for r in results
             ]
         models.append(entry)
@@ -245,7 +244,7 @@ def results_markdown(folder: str, rows: List[dict]) -> str:
         out.append(
             f"| {r['label']} | {r['flavour']} | {r['shots']} | "
             f"{r['iters']} | `{osp.basename(r['config'])}` | {options} | "
-            f"{r['runs']} ({len(r['per_split'])} x {r['seeds']}) | {rates} "
+            f"{r['runs']} ({grid_label(r)}) | {rates} "
             f"| {alphas} | {r['mean']:.1f} | {fmt(r['std'])} | "
             f"{r['min']:.1f} - {r['max']:.1f} | {fmt(r['text_only'])} |")
     if mine:
